@@ -1,0 +1,95 @@
+"""SDK publish (validate + key + encode + envelope + send, acks=all) against raw kafka-python sending the
+same already-encoded bytes and headers with the same producer settings, to the same broker in one run.
+
+Goal: SDK >= 0.7x raw. Rounds alternate SDK and raw on fresh topics so neither gets a warmer broker.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from kafka import KafkaProducer
+from services.bus.simulator import TrafficSimulator
+
+from bench.common import broker, print_table, write_result
+from services.bus.catalogue import create_topics
+from services.bus.publisher import EventMeta, Publisher, producer_config
+from services.bus.settings import BusSettings
+
+EVENTS = 20_000
+ROUNDS = 3
+
+
+def main() -> None:
+    sim = TrafficSimulator(42, start=datetime.now(UTC) - timedelta(days=60))
+    batch = [(s.event, EventMeta(source=s.source, time=s.time)) for s in sim.next_batch(EVENTS)]
+    sdk_rates: list[float] = []
+    raw_rates: list[float] = []
+    with broker() as cluster:
+        for round_no in range(ROUNDS):
+            sdk_settings = BusSettings(
+                bootstrap_servers=cluster.bootstrap_servers, topic_prefix=f"sdk{round_no}."
+            )
+            raw_settings = BusSettings(
+                bootstrap_servers=cluster.bootstrap_servers, topic_prefix=f"raw{round_no}."
+            )
+            create_topics(sdk_settings)
+            create_topics(raw_settings)
+            with Publisher(sdk_settings) as publisher:
+                publisher.publish_many(batch[:200])  # connect and warm up outside the timing
+                started = time.perf_counter()
+                publisher.publish_many(batch)
+                sdk_rates.append(EVENTS / (time.perf_counter() - started))
+                encoded = [publisher.prepare(p, m) for p, m in batch]
+            producer = KafkaProducer(**producer_config(raw_settings))
+            for o in encoded[:200]:
+                producer.send(
+                    raw_settings.topic(o.topic.split(".", 1)[1]), o.value, key=o.key, headers=o.headers
+                )
+            producer.flush()
+            started = time.perf_counter()
+            futures = [
+                producer.send(
+                    raw_settings.topic(o.topic.split(".", 1)[1]), o.value, key=o.key, headers=o.headers
+                )
+                for o in encoded
+            ]
+            producer.flush()
+            for f in futures:
+                f.get(60)
+            raw_rates.append(EVENTS / (time.perf_counter() - started))
+            producer.close()
+    sdk, raw = statistics.median(sdk_rates), statistics.median(raw_rates)
+    ratio = sdk / raw
+    rows = [
+        [
+            "SDK publish (validate+encode+send, acks=all)",
+            f"{sdk:,.0f}",
+            ", ".join(f"{r:,.0f}" for r in sdk_rates),
+        ],
+        [
+            "raw kafka-python (pre-encoded, same config)",
+            f"{raw:,.0f}",
+            ", ".join(f"{r:,.0f}" for r in raw_rates),
+        ],
+        ["SDK / raw", f"{ratio:.2f}x", "goal >= 0.70x"],
+    ]
+    print_table(
+        f"publish benchmark: {EVENTS} events x {ROUNDS} rounds", ["path", "events/s (median)", "rounds"], rows
+    )
+    path = write_result(
+        "publish",
+        {
+            "events": EVENTS,
+            "rounds": ROUNDS,
+            "sdk_events_per_s": sdk_rates,
+            "raw_events_per_s": raw_rates,
+            "sdk_median": round(sdk),
+            "raw_median": round(raw),
+            "ratio": round(ratio, 3),
+            "goal_ratio": 0.7,
+        },
+    )
+    print(f"written to {path}")

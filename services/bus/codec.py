@@ -1,0 +1,76 @@
+"""Avro single-object encoding: ``C3 01`` + 8-byte CRC-64-AVRO fingerprint (little-endian) + body.
+
+Any Avro library can read it knowing only ``schemas/``: the fingerprint names the writer schema, and the
+reader resolves it to the latest revision of the same full name. No schema-registry server is involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from services.bus.contracts import Contract, ContractRegistry
+from services.bus.errors import EncodeError, MalformedPayload, UnknownSchema
+
+MAGIC = b"\xc3\x01"
+HEADER_SIZE = len(MAGIC) + 8
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded payload: the record in the reader's shape, and which schema wrote it."""
+
+    record: dict[str, Any]
+    writer: Contract
+    reader: Contract
+
+
+class AvroCodec:
+    """Encodes with the latest revision of a full name; decodes any known revision into the latest."""
+
+    def __init__(self, registry: ContractRegistry) -> None:
+        self.registry = registry
+
+    def encode(self, fullname: str, record: dict[str, Any]) -> bytes:
+        """Frame ``record`` with its writer schema's fingerprint; raise EncodeError naming no values."""
+        contract = self.registry.latest(fullname)
+        buf = BytesIO()
+        buf.write(MAGIC)
+        buf.write(contract.fingerprint_bytes)
+        try:
+            schemaless_writer(buf, contract.schema, record)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # fastavro's messages quote the offending datum: keep only its type.
+            raise EncodeError(f"record does not fit {fullname} ({type(exc).__name__})") from None
+        return buf.getvalue()
+
+    def writer_of(self, data: bytes) -> Contract:
+        """The contract named by the framing, without decoding the body."""
+        if len(data) < HEADER_SIZE or data[:2] != MAGIC:
+            raise MalformedPayload("payload is not Avro single-object encoded (no C3 01 marker)")
+        return self.registry.by_fingerprint(int.from_bytes(data[2:HEADER_SIZE], "little"))
+
+    def decode(self, data: bytes, *, expected: str | None = None) -> Decoded:
+        """Decode ``data``; with ``expected``, the writer must have that full name."""
+        writer = self.writer_of(data)
+        if expected is not None and writer.fullname != expected:
+            raise UnknownSchema(f"payload was written as {writer.fullname}, the envelope says {expected}")
+        reader = self.registry.latest(writer.fullname)
+        stream = BytesIO(data)
+        stream.seek(HEADER_SIZE)
+        try:
+            record = schemaless_reader(stream, writer.schema, reader.schema)
+        except Exception as exc:
+            raise MalformedPayload(
+                f"body does not decode as {writer.fullname} ({type(exc).__name__})"
+            ) from None
+        if stream.tell() != len(data):
+            raise MalformedPayload(
+                f"{len(data) - stream.tell()} trailing bytes after a {writer.fullname} body"
+            )
+        if not isinstance(record, dict):
+            raise MalformedPayload(f"{writer.fullname} body is not a record")
+        return Decoded(record=record, writer=writer, reader=reader)

@@ -1,0 +1,64 @@
+"""A bus event: envelope + payload model + key, and the rules every event must pass on both sides.
+
+The same ``check_event`` runs when publishing and when consuming, so a producer in another language that
+skips it is caught by the first consumer instead of corrupting a view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.bus.envelope import Envelope
+from services.bus.errors import FutureEvent, InvalidEnvelope, InvalidEvent, UnknownSchema, UnknownSource
+from services.bus.models import EVENT_MODELS
+from services.bus.models.base import EventModel, format_validation_error
+from services.bus.offices import is_known_office
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """One event as producers send it and consumers see it."""
+
+    envelope: Envelope
+    payload: EventModel
+    key: str
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+    @property
+    def type(self) -> str:
+        return self.envelope.type
+
+
+def model_for(fullname: str) -> type[EventModel]:
+    try:
+        return EVENT_MODELS[fullname]
+    except KeyError:
+        raise UnknownSchema(f"no event model for {fullname}") from None
+
+
+def build_payload(fullname: str, record: dict[str, Any]) -> EventModel:
+    """Validate a decoded or user-supplied record into its model; errors name fields, never values."""
+    try:
+        return model_for(fullname).from_avro(record)
+    except ValidationError as exc:
+        raise InvalidEvent(f"{fullname.rsplit('.', 1)[-1]}: {format_validation_error(exc)}") from None
+
+
+def check_event(
+    envelope: Envelope, payload: EventModel, *, skew: timedelta, now: datetime | None = None
+) -> None:
+    """Refuse an unknown source, a type that disagrees with the payload, or an event from the future."""
+    if not is_known_office(envelope.source):
+        raise UnknownSource("ce_source is not a known office or agency code")
+    if envelope.type != payload.SCHEMA:
+        raise InvalidEnvelope(f"ce_type {envelope.type} does not match the payload {payload.SCHEMA}")
+    limit = (now or datetime.now(UTC)) + skew
+    if envelope.time > limit:
+        raise FutureEvent(f"event time is more than {int(skew.total_seconds())}s in the future")

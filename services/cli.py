@@ -1,0 +1,150 @@
+"""The one ``bus`` command: run the bus, manage topics, publish, tail, simulate, handle dead letters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from kafka import KafkaAdminClient
+
+from services.bus.catalogue import CATALOGUE, create_topics
+from services.bus.errors import BusError
+from services.bus.settings import get_settings
+
+app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
+topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
+dead_app = typer.Typer(help="Refused events: inspect and re-publish.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(dead_app, name="deadletter")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every catalogue topic that does not exist yet (idempotent)."""
+    created = create_topics(get_settings())
+    typer.echo("created: " + (", ".join(created) if created else "nothing (all exist)"))
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """The catalogue, with whether each topic exists on the broker."""
+    settings = get_settings()
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    for spec in CATALOGUE:
+        name = settings.topic(spec.name)
+        mark = "ok" if name in existing else "missing"
+        typer.echo(f"{name:<22} {mark:<8} key: {spec.key}")
+
+
+@app.command()
+def publish(
+    file: Annotated[Path, typer.Argument(help="JSON file with one or more events; - for stdin")] = Path("-"),
+    type_: Annotated[str | None, typer.Option("--type", help="Event type when the JSON is only data")] = None,
+    source: Annotated[str | None, typer.Option(help="Office code when the JSON is only data")] = None,
+) -> None:
+    """Validate and publish events; nothing is sent unless every event is valid."""
+    from services.bus.jsoninput import parse_documents, to_event
+    from services.bus.publisher import Publisher
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        events = [to_event(doc, type_=type_, source=source) for doc in parse_documents(text)]
+        with Publisher() as publisher:
+            results = publisher.publish_many((e.payload, e.meta) for e in events)
+    except BusError as exc:
+        raise fail(f"{exc.reason}: {exc.message} (nothing was published)") from None
+    for r in results:
+        typer.echo(f"published {r.event_id} to {r.topic}[{r.partition}]@{r.offset}")
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="Topic name from the catalogue, e.g. citizen")],
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the oldest event")
+    ] = False,
+    limit: Annotated[int, typer.Option("--max", help="Stop after this many events (0: follow)")] = 0,
+    idle: Annotated[float, typer.Option(help="Stop after this many idle seconds (0: never)")] = 0.0,
+    show_personal: Annotated[
+        bool, typer.Option(help="Print the personal part instead of redacting it")
+    ] = False,
+) -> None:
+    """Print decoded events as JSON lines; undecodable records are shown raw, not skipped."""
+    from services.bus.tail import tail_topic
+
+    tail_topic(
+        get_settings(),
+        topic,
+        from_beginning=from_beginning,
+        limit=limit,
+        idle=idle,
+        show_personal=show_personal,
+    )
+
+
+@app.command()
+def simulate(
+    rate: Annotated[float, typer.Option(help="Events per second")] = 50.0,
+    count: Annotated[int, typer.Option(help="Stop after this many events (0: until Ctrl-C)")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same traffic")] = 1,
+) -> None:
+    """Publish realistic traffic from all 132 offices and the agencies."""
+    from services.bus.runner import run_simulator
+
+    run_simulator(get_settings(), rate=rate, count=count, seed=seed, live=sys.stdout.isatty())
+
+
+@dead_app.command("list")
+def deadletter_list(
+    limit: Annotated[int, typer.Option("--max", help="At most this many")] = 100,
+) -> None:
+    """Refused records with their reason, original topic and offset (values are not printed)."""
+    from services.bus.replay import list_deadletters
+
+    for line in list_deadletters(get_settings(), limit=limit):
+        typer.echo(line)
+
+
+@dead_app.command("replay")
+def deadletter_replay(
+    offset: Annotated[int, typer.Argument(help="Offset of the dead letter in bus.deadletter")],
+    partition: Annotated[int, typer.Option(help="Partition of bus.deadletter")] = 0,
+    fixed: Annotated[
+        Path | None, typer.Option(help="JSON data (or full event) replacing the refused payload")
+    ] = None,
+) -> None:
+    """Re-publish a dead letter to its original topic (as it was, or with a fixed payload)."""
+    from services.bus.replay import replay_deadletter
+
+    try:
+        result = replay_deadletter(get_settings(), partition=partition, offset=offset, fixed=fixed)
+    except BusError as exc:
+        raise fail(f"{exc.reason}: {exc.message} (nothing was published)") from None
+    typer.echo(f"re-published to {result.topic}[{result.partition}]@{result.offset}")
+
+
+@app.command()
+def run(
+    rate: Annotated[float, typer.Option(help="Simulated events per second")] = 50.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated traffic")] = 1,
+    broker: Annotated[bool, typer.Option(help="Start (and on exit stop) the local dev broker")] = True,
+) -> None:
+    """The main job: Kafka, topics, the simulator and a live summary. Ctrl-C stops everything."""
+    from services.bus.runner import run_bus
+
+    run_bus(get_settings(), rate=rate, seed=seed, start_broker=broker)
+
+
+def main() -> None:
+    app()

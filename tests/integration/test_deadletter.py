@@ -1,0 +1,125 @@
+"""Bad input on a domain topic: the consumer neither crashes nor skips it; it lands in bus.deadletter."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+from services.bus.simulator import TrafficSimulator
+
+from services.bus.catalogue import create_topics
+from services.bus.codec import MAGIC
+from services.bus.consumer import BusConsumer
+from services.bus.envelope import format_time
+from services.bus.publisher import EventMeta, Outgoing, Publisher, producer_config
+from services.bus.replay import read_deadletters, replay_deadletter
+from services.bus.settings import BusSettings
+
+
+def a_valid_outgoing(settings: BusSettings, seed: int = 1) -> Outgoing:
+    sim = TrafficSimulator(seed, start=datetime.now(UTC) - timedelta(days=3))
+    s = next(x for x in sim.next_batch(50) if x.event.TOPIC == "citizen")
+    with Publisher(settings) as publisher:
+        return publisher.prepare(s.event, EventMeta(source=s.source, time=s.time))
+
+
+def replace_header(headers: list[tuple[str, bytes]], name: str, value: bytes) -> list[tuple[str, bytes]]:
+    return [(k, value if k == name else v) for k, v in headers]
+
+
+def bad_records(good: Outgoing) -> dict[str, tuple[bytes, list[tuple[str, bytes]]]]:
+    """One record per kind of bad input, keyed by the reason code each must be refused with."""
+    future = format_time(datetime.now(UTC) + timedelta(days=2)).encode()
+    return {
+        "MALFORMED": (b"\x00garbage that is not avro", good.headers),
+        "UNKNOWN_SCHEMA": (MAGIC + b"\x01\x02\x03\x04\x05\x06\x07\x08" + good.value[10:], good.headers),
+        "TRUNCATED": (good.value[: len(good.value) // 2], good.headers),
+        "INVALID_ENVELOPE": (good.value, [(k, v) for k, v in good.headers if k != "ce_id"]),
+        "UNKNOWN_SOURCE": (good.value, replace_header(good.headers, "ce_source", b"kbri-atlantis")),
+        "FUTURE_EVENT": (good.value, replace_header(good.headers, "ce_time", future)),
+    }
+
+
+class TestDeadLetters:
+    def test_each_kind_of_bad_input_is_deadlettered_with_its_reason(self, bus_settings: BusSettings) -> None:
+        """Garbage, unknown fingerprint, truncated body, missing header, unknown source and a future time are
+        each routed to bus.deadletter with reason, original bytes, topic, partition and offset; the valid
+        record after them is still delivered."""
+        create_topics(bus_settings)
+        good = a_valid_outgoing(bus_settings)
+        producer = KafkaProducer(**producer_config(bus_settings))
+        sent = {}
+        for label, (value, headers) in bad_records(good).items():
+            meta = producer.send(good.topic, value, key=good.key, headers=headers).get(30)
+            sent[label] = (value, meta)
+        producer.send(good.topic, good.value, key=good.key, headers=good.headers).get(30)
+        producer.close()
+
+        accepted = []
+        with BusConsumer(
+            ["citizen"], group_id=f"g-{uuid.uuid4().hex}", component="test-consumer", settings=bus_settings
+        ) as consumer:
+            for _ in range(40):
+                accepted.extend(consumer.poll(timeout_ms=500))
+                consumer.commit()
+                if accepted:
+                    break
+        assert [e.id for e in accepted] == [good.envelope.id]
+
+        letters = {d.original_offset: d for d in read_deadletters(bus_settings, limit=100)}
+        assert len(letters) == len(sent)
+        expected_reason = {"TRUNCATED": "MALFORMED"}
+        for label, (value, meta) in sent.items():
+            letter = letters[meta.offset]
+            assert letter.reason == expected_reason.get(label, label)
+            assert letter.value == value
+            assert letter.key == good.key
+            assert letter.topic == good.topic
+            assert letter.original_partition == meta.partition
+            assert letter.component == "test-consumer"
+            assert letter.detail
+
+    def test_a_fixed_dead_letter_can_be_republished(self, bus_settings: BusSettings, tmp_path: Path) -> None:
+        """A refused payload cannot be replayed as it was, but can with a fixed one; the re-published event
+        keeps the original event id, key and source and is accepted by a consumer."""
+        create_topics(bus_settings)
+        sim = TrafficSimulator(2, start=datetime.now(UTC) - timedelta(days=3))
+        s = next(x for x in sim.next_batch(50) if x.event.TOPIC == "citizen")
+        with Publisher(bus_settings) as publisher:
+            good = publisher.prepare(s.event, EventMeta(source=s.source, time=s.time))
+        producer = KafkaProducer(**producer_config(bus_settings))
+        producer.send(good.topic, b"not avro", key=good.key, headers=good.headers).get(30)
+        producer.close()
+        with BusConsumer(
+            ["citizen"], group_id=f"g-{uuid.uuid4().hex}", component="c", settings=bus_settings
+        ) as c:
+            for _ in range(20):
+                c.poll(timeout_ms=500)
+                c.commit()
+                if list(read_deadletters(bus_settings, limit=1)):
+                    break
+        letter = next(iter(read_deadletters(bus_settings, limit=1)))
+        with pytest.raises(Exception, match=r"single-object"):
+            replay_deadletter(bus_settings, partition=letter.partition, offset=letter.offset)
+        fixed = tmp_path / "fixed.json"
+        fixed.write_text(json.dumps(s.event.model_dump(mode="json")))
+        result = replay_deadletter(
+            bus_settings, partition=letter.partition, offset=letter.offset, fixed=fixed
+        )
+        assert result.event_id == good.envelope.id
+        with BusConsumer(
+            ["citizen"], group_id=f"g-{uuid.uuid4().hex}", component="c", settings=bus_settings
+        ) as c:
+            events = []
+            for _ in range(20):
+                events.extend(c.poll(timeout_ms=500))
+                if events:
+                    break
+        assert [(e.id, e.key.encode(), e.envelope.source) for e in events] == [
+            (good.envelope.id, good.key, good.envelope.source)
+        ]
+        assert events[0].payload == s.event

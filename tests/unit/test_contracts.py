@@ -1,0 +1,876 @@
+"""The Avro contracts in ``schemas/`` and the payload models agree, evolve compatibly and round-trip exactly.
+
+Everything is discovered from the files and ``EVENT_MODELS``: a new event or revision is covered without
+touching this module, except for one hand-built sample per model (a test fails until it is added).
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import random
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.schema import expand_schema, parse_schema, to_parsing_canonical_form
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from services.bus.models import EVENT_MODELS
+from services.bus.models.base import EventModel, format_validation_error
+from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
+from services.bus.models.common import Channel, Personal, Sex
+from services.bus.models.passport import (
+    ApplicationSubmitted,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    BiometricsCaptured,
+    CancellationReason,
+    Collected,
+    PassportKind,
+    PassportPrinted,
+    PassportService,
+    PaymentMethod,
+    PaymentReceived,
+    ReadyForPickup,
+)
+from services.bus.models.protection import (
+    CaseAction,
+    CaseAssigned,
+    CaseCategory,
+    CaseClosed,
+    CaseEscalated,
+    CaseOpened,
+    CaseOutcome,
+    CaseReopened,
+    CaseTransferred,
+    CaseUpdated,
+    EscalationLevel,
+    HotlineCallReceived,
+    Urgency,
+)
+from services.bus.nik import generate_nik
+from services.bus.offices import all_offices
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+ROOT_NAMESPACE = "id.go.kemlu.bus"
+COMMON_NAMESPACE = f"{ROOT_NAMESPACE}.common.v1"
+PERSONAL = f"{COMMON_NAMESPACE}.Personal"
+NAMED_KINDS = frozenset({"record", "enum", "fixed"})
+PRIMITIVES: dict[str, type] = {"string": str, "int": int, "long": int, "boolean": bool, "double": float}
+LOGICAL: dict[str, type] = {"date": date, "timestamp-millis": datetime}
+_FILE_NAME = re.compile(r"^(?P<name>[A-Z][A-Za-z0-9]*)\.(?P<revision>[1-9][0-9]*)\.avsc$")
+_MISSING = object()
+
+
+# --- the contract files ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One ``.avsc`` file: a revision of a full name."""
+
+    path: Path
+    name: str
+    revision: int
+
+    @property
+    def label(self) -> str:
+        return str(self.path.relative_to(SCHEMAS))
+
+    @cached_property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    def raw(self) -> dict[str, Any]:
+        """A fresh copy of the JSON, so no test sees another's (or fastavro's) changes."""
+        return typing.cast(dict[str, Any], json.loads(self.text))
+
+    @cached_property
+    def fullname(self) -> str:
+        raw = self.raw()
+        return f"{raw['namespace']}.{raw['name']}"
+
+    @cached_property
+    def parsed(self) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], parse_schema(self.raw()))
+
+    @cached_property
+    def expanded(self) -> dict[str, Any]:
+        """Every named reference replaced by its definition, all names full: easy to walk."""
+        return typing.cast(dict[str, Any], expand_schema(self.raw()))
+
+
+def _discover() -> list[Contract]:
+    contracts = []
+    for path in sorted(SCHEMAS.rglob("*.avsc")):
+        match = _FILE_NAME.match(path.name)
+        assert match is not None, f"{path} is not named <Name>.<revision>.avsc"
+        contracts.append(Contract(path, match["name"], int(match["revision"])))
+    return contracts
+
+
+CONTRACTS = _discover()
+REVISIONS: dict[str, list[Contract]] = {}
+for _contract in sorted(CONTRACTS, key=lambda c: c.revision):
+    REVISIONS.setdefault(_contract.fullname, []).append(_contract)
+LATEST = {fullname: revisions[-1] for fullname, revisions in REVISIONS.items()}
+UPGRADES = [pair for revisions in REVISIONS.values() for pair in pairwise(revisions)]
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a schema, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _nodes(item)
+
+
+def _is_named(node: dict[str, Any]) -> bool:
+    """Whether a JSON object defines a named type (record, enum, fixed), as opposed to a field."""
+    kind = node.get("type")
+    return isinstance(kind, str) and kind in NAMED_KINDS and "name" in node
+
+
+def _definitions(schema: Any) -> Iterator[dict[str, Any]]:
+    """The named type definitions (records, enums, fixed) in a schema."""
+    return (node for node in _nodes(schema) if _is_named(node))
+
+
+def _shallow(definition: dict[str, Any]) -> dict[str, Any]:
+    """A named definition with nested named types cut down to their names (each is compared on its own)."""
+
+    def cut(node: Any) -> Any:
+        if isinstance(node, dict):
+            if _is_named(node):
+                return node["name"]
+            return {k: cut(v) for k, v in node.items() if not k.startswith("__")}
+        if isinstance(node, list):
+            return [cut(item) for item in node]
+        return node
+
+    return {k: cut(v) for k, v in definition.items() if not k.startswith("__")}
+
+
+def _forms(per_file: Callable[[Contract], Iterator[dict[str, Any]]]) -> dict[str, dict[str, str]]:
+    """Full name -> {file -> shallow JSON of its definition in that file}."""
+    found: dict[str, dict[str, str]] = {}
+    for contract in CONTRACTS:
+        for definition in per_file(contract):
+            found.setdefault(definition["name"], {})[contract.label] = json.dumps(
+                _shallow(definition), sort_keys=True
+            )
+    return found
+
+
+def _canonical_definitions(contract: Contract) -> Iterator[dict[str, Any]]:
+    return _definitions(json.loads(to_parsing_canonical_form(contract.raw())))
+
+
+def _full_definitions(contract: Contract) -> Iterator[dict[str, Any]]:
+    return iter(contract.parsed["__named_schemas"].values())
+
+
+PERSONAL_FIELDS = frozenset(
+    f["name"]
+    for c in CONTRACTS
+    for d in _definitions(c.expanded)
+    if d["name"] == PERSONAL
+    for f in d["fields"]
+)
+CANONICAL_FORMS = _forms(_canonical_definitions)
+FULL_DEFINITIONS = _forms(_full_definitions)
+SHARED = sorted(name for name, files in CANONICAL_FORMS.items() if len(files) > 1)
+
+
+# --- Avro helpers ---------------------------------------------------------------------------------
+
+
+def _write(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    schemaless_writer(buf, schema, record)
+    return buf.getvalue()
+
+
+def _read(data: bytes, writer: dict[str, Any], reader: dict[str, Any]) -> dict[str, Any]:
+    stream = io.BytesIO(data)
+    record = schemaless_reader(stream, writer, reader)
+    assert stream.tell() == len(data), "bytes left over after the record"
+    assert isinstance(record, dict)
+    return record
+
+
+def _sample_datum(avro_type: Any, *, fill: bool) -> Any:
+    """A valid datum for an expanded Avro type; ``fill`` picks the non-null branch of optional fields."""
+    if isinstance(avro_type, list):
+        branches = [branch for branch in avro_type if branch != "null"]
+        return _sample_datum(branches[0], fill=fill) if fill or len(branches) == len(avro_type) else None
+    if isinstance(avro_type, dict):
+        logical = avro_type.get("logicalType")
+        if logical == "date":
+            return date(2024, 2, 29)
+        if logical == "timestamp-millis":
+            return datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=UTC)
+        kind = avro_type["type"]
+        if kind == "record":
+            return {f["name"]: _sample_datum(f["type"], fill=fill) for f in avro_type["fields"]}
+        if kind == "enum":
+            return avro_type["symbols"][-1]
+        if kind == "array":
+            return [_sample_datum(avro_type["items"], fill=fill)]
+        if kind == "map":
+            return {"k": _sample_datum(avro_type["values"], fill=fill)}
+        return _sample_datum(kind, fill=fill)
+    return {"string": "x", "int": 24, "long": 2**40, "boolean": True, "double": 0.5, "null": None}[avro_type]
+
+
+# --- model helpers --------------------------------------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """The core type of an annotation without ``Annotated`` and ``| None``, and whether None was allowed."""
+    optional = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = typing.get_args(annotation)
+            rest = [arg for arg in args if arg is not type(None)]
+            assert len(rest) == 1, f"only T | None unions mirror Avro here, not {annotation}"
+            optional = optional or len(rest) < len(args)
+            annotation = rest[0]
+        else:
+            return annotation, optional
+
+
+def _assert_type_agrees(avro_type: Any, py_type: Any, where: str) -> None:
+    if isinstance(avro_type, dict) and avro_type["type"] == "record":
+        assert isinstance(py_type, type), where
+        assert issubclass(py_type, BaseModel), f"{where}: a record needs a model, not {py_type}"
+        _assert_record_agrees(avro_type, py_type, where)
+    elif isinstance(avro_type, dict) and avro_type["type"] == "enum":
+        assert isinstance(py_type, type), where
+        assert issubclass(py_type, enum.StrEnum), f"{where}: an enum needs a StrEnum, not {py_type}"
+        assert py_type.__name__ == avro_type["name"].rsplit(".", 1)[-1], where
+        assert [member.value for member in py_type] == avro_type["symbols"], f"{where}: symbols differ"
+    elif isinstance(avro_type, dict) and "logicalType" in avro_type:
+        assert py_type is LOGICAL[avro_type["logicalType"]], (
+            f"{where}: {avro_type['logicalType']} vs {py_type}"
+        )
+    elif isinstance(avro_type, dict):
+        _assert_type_agrees(avro_type["type"], py_type, where)
+    elif typing.get_origin(py_type) is Literal:
+        expected = PRIMITIVES[avro_type]
+        assert all(type(value) is expected for value in typing.get_args(py_type)), where
+    else:
+        assert py_type is PRIMITIVES[avro_type], f"{where}: Avro {avro_type} vs {py_type}"
+
+
+def _assert_record_agrees(record: dict[str, Any], model: type[BaseModel], where: str) -> None:
+    """Same field names in the same order, same optionality and defaults, same types, recursively."""
+    assert model.__name__ == record["name"].rsplit(".", 1)[-1], f"{where}: model {model.__name__}"
+    avro_fields = record["fields"]
+    assert list(model.model_fields) == [f["name"] for f in avro_fields], f"{where}: field names/order differ"
+    for avro_field in avro_fields:
+        name, avro_type = avro_field["name"], avro_field["type"]
+        info = model.model_fields[name]
+        py_type, py_optional = _unwrap(info.annotation)
+        avro_optional = isinstance(avro_type, list) and "null" in avro_type
+        assert py_optional == avro_optional, f"{where}.{name}: optional in one but not the other"
+        if avro_optional:
+            assert avro_type[0] == "null", f"{where}.{name}: null must be the first branch"
+            assert len(avro_type) == 2, f"{where}.{name}: only [null, T] unions are mirrored"
+            assert avro_field.get("default", _MISSING) is None, f"{where}.{name}: Avro default must be null"
+            assert not info.is_required(), f"{where}.{name}: must default to None in the model"
+            assert info.default is None, f"{where}.{name}: must default to None in the model"
+            avro_type = avro_type[1]
+        else:
+            assert "default" not in avro_field, f"{where}.{name}: required fields have no Avro default"
+            assert info.is_required(), f"{where}.{name}: required in Avro, so required in the model"
+        _assert_type_agrees(avro_type, py_type, f"{where}.{name}")
+
+
+def _plain(value: Any) -> Iterator[Any]:
+    """Every leaf of a to_avro() result."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _plain(item)
+    else:
+        yield value
+
+
+# --- samples --------------------------------------------------------------------------------------
+
+_RNG_SEED = 20240517
+NIK_F = generate_nik(random.Random(_RNG_SEED), date_of_birth=date(1990, 5, 17), sex="FEMALE")
+NIK_M = generate_nik(random.Random(_RNG_SEED + 1), date_of_birth=date(1985, 12, 1), sex="MALE")
+FULL_PERSON = Personal(
+    nik=NIK_F,
+    full_name="Siti Rahmawati",
+    date_of_birth=date(1990, 5, 17),
+    place_of_birth="Lombok Timur",
+    sex=Sex.FEMALE,
+    passport_number="X1234567",
+    phone="+12025550123",
+    email="siti@example.org",
+    address="1 Example Street, Washington, DC",
+    notes="Prefers contact by WhatsApp.",
+)
+JUST_NIK = Personal(nik=NIK_M)
+OFFICER = "officer-0042"
+
+
+def _samples() -> list[EventModel]:
+    """One hand-built event per model, optional fields filled so every branch is written."""
+    office, pwni = "kbri-washington", "kemlu-pwni"
+    return [
+        StayReported(
+            office=office,
+            office_record_ref="WAS-2024-00017",
+            personal=FULL_PERSON,
+            country="US",
+            city="Washington",
+            purpose=StayPurpose.WORK,
+            occupation="Nurse",
+            arrival_date=date(2024, 1, 15),
+            expected_departure_date=date(2026, 1, 14),
+            channel=Channel.APP,
+            officer_id=OFFICER,
+            household_size=3,
+        ),
+        DetailsChanged(
+            office=office,
+            office_record_ref="WAS-2024-00017",
+            personal=Personal(phone="+12025550199", address="2 New Street, Arlington, VA"),
+            country="US",
+            city="Arlington",
+            channel=Channel.WEB,
+            officer_id=None,
+        ),
+        Departed(
+            office=office,
+            office_record_ref="WAS-2024-00017",
+            personal=JUST_NIK,
+            departure_date=date(2025, 3, 1),
+            destination_country="ID",
+            channel=Channel.WALK_IN,
+            officer_id=OFFICER,
+        ),
+        ReturnedHome(
+            office=office,
+            office_record_ref="WAS-2024-00017",
+            personal=None,
+            return_date=date(2025, 3, 2),
+            channel=Channel.EMAIL,
+            officer_id=None,
+        ),
+        AppointmentBooked(
+            application_id="app-7f3a",
+            appointment_id="apt-1",
+            office="kjri-new-york",
+            slot_date=date(2025, 6, 2),
+            slot_time="09:30",
+            queue_number=12,
+            service=PassportService.RENEWAL,
+            channel=Channel.WEB,
+            personal=FULL_PERSON,
+        ),
+        AppointmentCancelled(
+            application_id="app-7f3a",
+            appointment_id="apt-1",
+            office="kjri-new-york",
+            reason=CancellationReason.OFFICE_CLOSED,
+            channel=Channel.EMAIL,
+            officer_id=OFFICER,
+        ),
+        AppointmentRescheduled(
+            application_id="app-7f3a",
+            appointment_id="apt-1",
+            office="kjri-new-york",
+            old_slot_date=date(2025, 6, 2),
+            old_slot_time="09:30",
+            new_slot_date=date(2025, 6, 9),
+            new_slot_time="14:00",
+            new_queue_number=3,
+            channel=Channel.WHATSAPP,
+            officer_id=None,
+        ),
+        ApplicationSubmitted(
+            application_id="app-7f3a",
+            office="kjri-new-york",
+            service=PassportService.REPLACEMENT_LOST,
+            passport_kind=PassportKind.ELECTRONIC,
+            pages=48,
+            personal=FULL_PERSON,
+            officer_id=OFFICER,
+        ),
+        BiometricsCaptured(
+            application_id="app-7f3a",
+            office="kjri-new-york",
+            fingerprints=True,
+            photo=False,
+            officer_id=OFFICER,
+        ),
+        PaymentReceived(
+            application_id="app-7f3a",
+            office="kjri-new-york",
+            amount_minor=13_500,
+            currency="USD",
+            receipt_ref="NY-R-88812",
+            method=PaymentMethod.QRIS,
+            officer_id=OFFICER,
+        ),
+        PassportPrinted(
+            application_id="app-7f3a",
+            office="kjri-new-york",
+            printed_at="ditjen-imigrasi",
+            personal=Personal(passport_number="E7654321"),
+            issue_date=date(2025, 6, 20),
+            expiry_date=date(2035, 6, 20),
+            officer_id=OFFICER,
+        ),
+        ReadyForPickup(
+            application_id="app-7f3a",
+            office="kjri-new-york",
+            pickup_from=date(2025, 6, 27),
+            channel=Channel.APP,
+        ),
+        Collected(
+            application_id="app-7f3a", office="kjri-new-york", collected_by_proxy=True, officer_id=OFFICER
+        ),
+        HotlineCallReceived(
+            case_id="case-2025-0001",
+            office="ptri-geneva",
+            call_id="call-991",
+            line="+41-22-000-0000 (PWNI hotline)",
+            category=CaseCategory.UNPAID_WAGES,
+            urgency=Urgency.HIGH,
+            caller_is_subject=False,
+            personal=FULL_PERSON,
+            channel=Channel.HOTLINE,
+            officer_id=OFFICER,
+        ),
+        CaseOpened(
+            case_id="case-2025-0001",
+            office="ptri-geneva",
+            category=CaseCategory.TRAFFICKING,
+            urgency=Urgency.CRITICAL,
+            country="CH",
+            personal=FULL_PERSON,
+            hotline_call_id="call-991",
+            channel=Channel.HOTLINE,
+            officer_id=OFFICER,
+        ),
+        CaseUpdated(
+            case_id="case-2025-0001",
+            office="ptri-geneva",
+            action=CaseAction.SHELTER,
+            personal=Personal(notes="Moved to the shelter; safe."),
+            officer_id=OFFICER,
+        ),
+        CaseAssigned(
+            case_id="case-2025-0001", office="ptri-geneva", officer_id=OFFICER, assigned_by="head-01"
+        ),
+        CaseTransferred(
+            case_id="case-2025-0001",
+            office="ptri-geneva",
+            to_office=pwni,
+            reason="needs-legal-aid",
+            officer_id=OFFICER,
+        ),
+        CaseEscalated(
+            case_id="case-2025-0001",
+            office=pwni,
+            level=EscalationLevel.PWNI_DIRECTORATE,
+            reason="cross-border",
+            officer_id=OFFICER,
+        ),
+        CaseClosed(
+            case_id="case-2025-0001", office=pwni, outcome=CaseOutcome.REPATRIATED, officer_id=OFFICER
+        ),
+        CaseReopened(case_id="case-2025-0001", office=pwni, reason="new-evidence", officer_id=OFFICER),
+    ]
+
+
+SAMPLES = _samples()
+SAMPLE: dict[type[EventModel], Any] = {type(event): event for event in SAMPLES}
+
+
+def _round_trip(event: EventModel) -> None:
+    """to_avro -> write -> read -> from_avro gives the event back, and re-writing gives the same bytes."""
+    schema = LATEST[event.SCHEMA].parsed
+    first = _write(schema, event.to_avro())
+    decoded = _read(first, schema, schema)
+    assert type(event).from_avro(decoded) == event
+    assert _write(schema, decoded) == first
+
+
+# --- (a) the files --------------------------------------------------------------------------------
+
+
+class TestContractFiles:
+    @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
+    def test_parses(self, contract: Contract) -> None:
+        """Every .avsc is a valid, self-contained Avro schema (no references to other files)."""
+        parsed = parse_schema(contract.raw())
+        assert parsed["type"] == "record"
+
+    @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
+    def test_place_matches_full_name(self, contract: Contract) -> None:
+        """schemas/<domain>/v<major>/<Name>.<rev>.avsc holds id.go.kemlu.bus.<domain>.v<major>.<Name>."""
+        domain, major = contract.path.relative_to(SCHEMAS).parts[:2]
+        assert re.fullmatch(r"v[1-9][0-9]*", major)
+        assert contract.fullname == f"{ROOT_NAMESPACE}.{domain}.{major}.{contract.name}"
+
+    @pytest.mark.parametrize("fullname", sorted(REVISIONS))
+    def test_revisions_are_numbered_without_gaps(self, fullname: str) -> None:
+        """Revisions run 1..N, so 'the highest revision is the reader' never skips a lost file."""
+        assert [c.revision for c in REVISIONS[fullname]] == list(range(1, len(REVISIONS[fullname]) + 1))
+
+    @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
+    def test_every_record_field_and_enum_is_documented(self, contract: Contract) -> None:
+        """Every record, field and enum has a non-empty doc: others generate code from these files."""
+        raw = contract.raw()
+        undocumented = [
+            node.get("name", "?")
+            for node in _nodes(raw)
+            if "name" in node and not str(node.get("doc", "")).strip()
+        ]
+        assert undocumented == []
+
+    @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
+    def test_enums_with_other_default_to_it(self, contract: Contract) -> None:
+        """An enum with an OTHER symbol defaults to it, so readers survive symbols added later."""
+        for enum_type in (d for d in _definitions(contract.raw()) if d["type"] == "enum"):
+            if "OTHER" in enum_type["symbols"]:
+                assert enum_type.get("default") == "OTHER", enum_type["name"]
+            if "default" in enum_type:
+                assert enum_type["default"] in enum_type["symbols"], enum_type["name"]
+
+    @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
+    def test_personal_data_lives_only_in_the_personal_field(self, contract: Contract) -> None:
+        """Personal appears only as the top-level field 'personal', and no other field reuses its names."""
+        event = contract.expanded
+        for avro_field in event["fields"]:
+            branches = avro_field["type"] if isinstance(avro_field["type"], list) else [avro_field["type"]]
+            is_personal = any(isinstance(b, dict) and b.get("name") == PERSONAL for b in branches)
+            assert is_personal == (avro_field["name"] == "personal"), avro_field["name"]
+            assert avro_field["name"] not in PERSONAL_FIELDS, f"{avro_field['name']} belongs in personal"
+        nested = [
+            d["name"] for f in event["fields"] for d in _definitions(f["type"]) if d["type"] == "record"
+        ]
+        assert set(nested) <= {PERSONAL}
+
+
+# --- (b) shared named types -----------------------------------------------------------------------
+
+
+class TestSharedTypes:
+    def test_common_types_are_shared(self) -> None:
+        """Personal, Sex and Channel are defined in several files (so the check below is not vacuous)."""
+        assert {PERSONAL, f"{COMMON_NAMESPACE}.Sex", f"{COMMON_NAMESPACE}.Channel"} <= set(SHARED)
+
+    @pytest.mark.parametrize("fullname", sorted(CANONICAL_FORMS))
+    def test_same_parsing_canonical_form_everywhere(self, fullname: str) -> None:
+        """A full name has one Parsing Canonical Form in every file (codegen makes one class per name)."""
+        forms = CANONICAL_FORMS[fullname]
+        assert len(set(forms.values())) == 1, f"{fullname} differs across {sorted(forms)}"
+
+    @pytest.mark.parametrize("fullname", SHARED)
+    def test_same_docs_and_defaults_everywhere(self, fullname: str) -> None:
+        """Beyond the canonical form (which drops them), docs and enum defaults are identical too."""
+        forms = FULL_DEFINITIONS[fullname]
+        assert len(set(forms.values())) == 1, f"{fullname} differs across {sorted(forms)}"
+
+    @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
+    def test_named_types_live_in_common_or_own_namespace(self, contract: Contract) -> None:
+        """Nested types are either common.v1 types or belong to the event's own domain namespace."""
+        own = contract.fullname.rsplit(".", 1)[0]
+        for definition in _definitions(contract.expanded):
+            assert definition["name"].rsplit(".", 1)[0] in {own, COMMON_NAMESPACE}, definition["name"]
+
+
+# --- (c) models mirror the latest revision --------------------------------------------------------
+
+
+class TestModelsMirrorContracts:
+    def test_one_model_per_full_name(self) -> None:
+        """EVENT_MODELS has exactly one model per contract full name, registered under its SCHEMA."""
+        assert sorted(EVENT_MODELS) == sorted(LATEST)
+        assert all(name == model.SCHEMA for name, model in EVENT_MODELS.items())
+
+    @pytest.mark.parametrize("fullname", sorted(LATEST))
+    def test_topic_is_the_domain(self, fullname: str) -> None:
+        """TOPIC is the domain part of the full name (citizen, passport, protection)."""
+        assert fullname.split(".")[-3] == EVENT_MODELS[fullname].TOPIC
+
+    @pytest.mark.parametrize("fullname", sorted(LATEST))
+    def test_model_agrees_with_latest_revision(self, fullname: str) -> None:
+        """Field names/order, optionality, null defaults, enum symbols, dates and nested Personal agree."""
+        _assert_record_agrees(LATEST[fullname].expanded, EVENT_MODELS[fullname], fullname)
+
+
+# --- (d) revisions stay compatible ----------------------------------------------------------------
+
+
+class TestRevisions:
+    def test_there_is_a_revision_to_check(self) -> None:
+        """At least one full name has two revisions, so the mechanism itself is exercised."""
+        assert UPGRADES
+
+    @pytest.mark.parametrize("fill", [True, False], ids=["filled", "nulls"])
+    @pytest.mark.parametrize("pair", UPGRADES, ids=lambda p: f"{p[0].label}->{p[1].revision}")
+    def test_new_revision_reads_old_data(self, pair: tuple[Contract, Contract], fill: bool) -> None:
+        """Data written by revision N reads with revision N+1: old fields kept, new ones at their default."""
+        old, new = pair
+        written = _sample_datum(old.expanded, fill=fill)
+        record = _read(_write(old.parsed, written), old.parsed, new.parsed)
+        for avro_field in new.expanded["fields"]:
+            name = avro_field["name"]
+            assert record[name] == written.get(name, avro_field.get("default")), name
+
+    def test_old_stay_report_validates_as_latest_model(self) -> None:
+        """A StayReported written by a revision-1 producer becomes a valid model with household_size None."""
+        old, new = REVISIONS[StayReported.SCHEMA][0], LATEST[StayReported.SCHEMA]
+        event = SAMPLE[StayReported].model_copy(update={"household_size": None})
+        legacy = {k: v for k, v in event.to_avro().items() if k != "household_size"}
+        record = _read(_write(old.parsed, legacy), old.parsed, new.parsed)
+        assert StayReported.from_avro(record) == event
+
+
+# --- (e) exact round trips ------------------------------------------------------------------------
+
+
+class TestRoundTrip:
+    def test_a_sample_per_model(self) -> None:
+        """The hand-built samples cover every model exactly once."""
+        assert sorted(event.SCHEMA for event in SAMPLES) == sorted(EVENT_MODELS)
+
+    @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
+    def test_round_trip_is_exact(self, event: EventModel) -> None:
+        """to_avro -> schemaless_writer -> schemaless_reader -> from_avro is lossless and bytes are stable."""
+        _round_trip(event)
+
+    @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
+    def test_to_avro_holds_only_plain_values(self, event: EventModel) -> None:
+        """Enums leave as plain str symbols, so any Avro writer (not just fastavro) accepts the record."""
+        assert not any(isinstance(leaf, enum.Enum) for leaf in _plain(event.to_avro()))
+
+
+# --- (f) property-based round trips ---------------------------------------------------------------
+
+OFFICE_CODES = sorted(office.code for office in all_offices())
+_texts = st.text(min_size=1, max_size=30)
+_optional_texts = st.none() | st.text(max_size=30)
+_countries = st.from_regex(r"[A-Z]{2}", fullmatch=True)
+_phones = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
+_dates = st.dates(min_value=date(1970, 1, 1), max_value=date(2099, 12, 31))
+
+
+@st.composite
+def _personals(draw: st.DrawFn) -> Personal:
+    """A random Personal whose NIK encodes its date of birth and sex, as a real one does."""
+    born = draw(st.dates(min_value=date(1930, 1, 1), max_value=date.today() - timedelta(days=2)))
+    sex = draw(st.sampled_from(Sex))
+    nik = generate_nik(random.Random(draw(st.integers(0, 2**32))), date_of_birth=born, sex=sex.value)
+    return Personal(
+        nik=draw(st.none() | st.just(nik)),
+        full_name=draw(_optional_texts),
+        date_of_birth=draw(st.none() | st.just(born)),
+        place_of_birth=draw(_optional_texts),
+        sex=draw(st.none() | st.just(sex)),
+        passport_number=draw(st.none() | st.from_regex(r"[A-Z][0-9]{7}", fullmatch=True)),
+        phone=draw(st.none() | _phones),
+        email=draw(_optional_texts),
+        address=draw(_optional_texts),
+        notes=draw(_optional_texts),
+    )
+
+
+@st.composite
+def _stay_reports(draw: st.DrawFn) -> StayReported:
+    arrival = draw(_dates)
+    return StayReported(
+        office=draw(st.sampled_from(OFFICE_CODES)),
+        office_record_ref=draw(_texts),
+        personal=draw(_personals()),
+        country=draw(_countries),
+        city=draw(_texts),
+        purpose=draw(st.sampled_from(StayPurpose)),
+        occupation=draw(_optional_texts),
+        arrival_date=arrival,
+        expected_departure_date=draw(st.none() | st.integers(0, 3650).map(lambda d: arrival + timedelta(d))),
+        channel=draw(st.sampled_from(Channel)),
+        officer_id=draw(st.none() | _texts),
+        household_size=draw(st.none() | st.integers(1, 2**31 - 1)),
+    )
+
+
+@st.composite
+def _case_openings(draw: st.DrawFn) -> CaseOpened:
+    return CaseOpened(
+        case_id=draw(_texts),
+        office=draw(st.sampled_from(OFFICE_CODES)),
+        category=draw(st.sampled_from(CaseCategory)),
+        urgency=draw(st.sampled_from(Urgency)),
+        country=draw(_countries),
+        personal=draw(_personals()),
+        hotline_call_id=draw(st.none() | _texts),
+        channel=draw(st.sampled_from(Channel)),
+        officer_id=draw(_texts),
+    )
+
+
+class TestRandomRoundTrips:
+    @settings(max_examples=75, deadline=None)
+    @given(event=_stay_reports())
+    def test_stay_reported(self, event: StayReported) -> None:
+        """Any valid StayReported (any Unicode text, any date) round-trips exactly through Avro."""
+        _round_trip(event)
+
+    @settings(max_examples=75, deadline=None)
+    @given(event=_case_openings())
+    def test_case_opened(self, event: CaseOpened) -> None:
+        """Any valid CaseOpened round-trips exactly through Avro."""
+        _round_trip(event)
+
+
+# --- (g) errors never carry personal data ---------------------------------------------------------
+
+BAD_NIK = "9971014501900001"  # province 99 does not exist
+BAD_PHONE = "+0812555012345"  # E.164 country codes never start with 0
+
+
+class TestErrorsHideValues:
+    def _error(self, **personal: Any) -> ValidationError:
+        record = SAMPLE[StayReported].to_avro()
+        record["personal"] = {**record["personal"], **personal}
+        with pytest.raises(ValidationError) as caught:
+            StayReported.from_avro(record)
+        return caught.value
+
+    def test_bad_nik_is_not_echoed(self) -> None:
+        """A bad NIK is reported by path and rule only, in the formatted text and in str(error) itself."""
+        exc = self._error(nik=BAD_NIK)
+        text = format_validation_error(exc)
+        assert text.startswith("personal.nik: ")
+        assert BAD_NIK not in text
+        assert BAD_NIK not in str(exc)
+
+    def test_bad_phone_is_not_echoed(self) -> None:
+        """A bad phone is reported by path and rule only."""
+        exc = self._error(phone=BAD_PHONE)
+        text = format_validation_error(exc)
+        assert text.startswith("personal.phone: ")
+        assert BAD_PHONE not in text
+        assert BAD_PHONE not in str(exc)
+
+    def test_several_errors_are_listed_without_urls(self) -> None:
+        """Each error gets one 'path: message' item; no documentation URL or 'input_value' sneaks in."""
+        exc = self._error(nik=BAD_NIK, phone=BAD_PHONE, date_of_birth=date.today() + timedelta(days=3))
+        text = format_validation_error(exc)
+        assert [item.split(":", 1)[0] for item in text.split("; ")] == [
+            "personal.nik",
+            "personal.date_of_birth",
+            "personal.phone",
+        ]
+        assert "http" not in text
+        assert "input_value" not in text
+
+    def test_model_level_error_has_no_path(self) -> None:
+        """An error about the whole event is listed by its message alone."""
+        with pytest.raises(ValidationError) as caught:
+            DetailsChanged(
+                office="kbri-washington", office_record_ref="r", personal=Personal(), channel=Channel.APP
+            )
+        assert format_validation_error(caught.value) == "a details change must change at least one field"
+
+
+# --- the rules the models add to the contracts ----------------------------------------------------
+
+
+class TestModelRules:
+    def _invalid(self, event: EventModel, **update: Any) -> str:
+        record = {**event.to_avro(), **update}
+        with pytest.raises(ValidationError) as caught:
+            type(event).from_avro(record)
+        return format_validation_error(caught.value)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("country", "us"),
+            ("country", "USA"),
+            ("office", "kbri-atlantis"),
+            ("city", ""),
+            ("household_size", 0),
+        ],
+    )
+    def test_stay_report_field_rules(self, field: str, value: Any) -> None:
+        """Countries are 2 upper-case letters, offices known, required text non-empty, household >= 1."""
+        assert self._invalid(SAMPLE[StayReported], **{field: value}).startswith(f"{field}: ")
+
+    def test_departure_not_before_arrival(self) -> None:
+        """An expected departure before the arrival is refused."""
+        assert self._invalid(SAMPLE[StayReported], expected_departure_date=date(2024, 1, 14)).startswith(
+            "expected_departure_date: "
+        )
+
+    def test_birth_today_is_fine_tomorrow_is_not(self) -> None:
+        """Date of birth may be today (anywhere on Earth) but not days ahead."""
+        assert Personal(date_of_birth=date.today()).date_of_birth == date.today()
+        with pytest.raises(ValidationError):
+            Personal(date_of_birth=date.today() + timedelta(days=2))
+
+    @pytest.mark.parametrize("slot_time", ["24:00", "9:30", "09:60", "0930"])
+    def test_slot_time_is_hh_mm(self, slot_time: str) -> None:
+        """Slot times are HH:MM on a 24-hour clock."""
+        assert self._invalid(SAMPLE[AppointmentBooked], slot_time=slot_time).startswith("slot_time: ")
+
+    def test_pages_are_24_or_48(self) -> None:
+        """A passport book has 24 or 48 pages."""
+        assert self._invalid(SAMPLE[ApplicationSubmitted], pages=32).startswith("pages: ")
+
+    def test_printed_passport_needs_number_and_sane_dates(self) -> None:
+        """PassportPrinted carries the passport number and expires after it is issued."""
+        assert self._invalid(SAMPLE[PassportPrinted], personal={"nik": NIK_M}).startswith("personal: ")
+        assert self._invalid(SAMPLE[PassportPrinted], expiry_date=date(2025, 6, 20)).startswith(
+            "expiry_date: "
+        )
+
+    def test_amounts_and_currencies(self) -> None:
+        """Amounts are non-negative minor units; currencies are ISO 4217 codes."""
+        assert self._invalid(SAMPLE[PaymentReceived], amount_minor=-1).startswith("amount_minor: ")
+        assert self._invalid(SAMPLE[PaymentReceived], currency="usd").startswith("currency: ")
+
+    def test_transfer_goes_elsewhere(self) -> None:
+        """A case cannot be transferred to the office that already holds it."""
+        assert self._invalid(SAMPLE[CaseTransferred], to_office="ptri-geneva").startswith("to_office: ")
+
+    @pytest.mark.parametrize("reason", ["moved to Budi's house", "", "x" * 65])
+    def test_reasons_are_codes(self, reason: str) -> None:
+        """Reasons are code-like (no spaces, <= 64 chars), which keeps names and stories out of them."""
+        assert self._invalid(SAMPLE[CaseReopened], reason=reason).startswith("reason: ")
+
+    def test_models_are_frozen_and_closed(self) -> None:
+        """Events cannot be changed after validation, and unknown fields are refused."""
+        with pytest.raises(ValidationError):
+            SAMPLE[StayReported].city = "Elsewhere"  # type: ignore[misc]
+        assert self._invalid(SAMPLE[StayReported], surprise=1).startswith("surprise: ")
