@@ -13,6 +13,7 @@ Starting a running cluster is a no-op; a stale pid file or a half-formatted data
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import os
 import shutil
@@ -132,6 +133,7 @@ class KafkaCluster:
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
         cport = self.controller_port or self.port + self.nodes
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}  # children of this process, reaped on stop
         self.members = [
             Node(i + 1, self.port + i, cport + i, self.data_dir / f"node-{i + 1}") for i in range(self.nodes)
         ]
@@ -161,9 +163,9 @@ class KafkaCluster:
         if path.exists():
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        import base64
-
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cid = "-"
+        while cid.startswith("-"):  # like Kafka's Uuid.randomUuid: never an id an argument parser misreads
+            cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         path.write_text(cid)
         return cid
 
@@ -225,10 +227,8 @@ class KafkaCluster:
             node,
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(node.directory / "server.properties"),
+            f"--cluster-id={cluster_id}",
+            f"--config={node.directory / 'server.properties'}",
         )
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if out.returncode != 0:
@@ -257,6 +257,7 @@ class KafkaCluster:
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
+            self._procs[node.node_id] = proc
             node.pid_file.write_text(str(proc.pid))
         self.wait_ready(timeout)
         return True
@@ -272,6 +273,12 @@ class KafkaCluster:
                     raise LauncherError(f"node {node.node_id} exited during start-up:\n{self.log_tail(node)}")
             time.sleep(0.25)
         raise LauncherError(f"Kafka did not accept connections within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def _reap(self, node: Node) -> None:
+        proc = self._procs.pop(node.node_id, None)
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM every node (a controlled shutdown), SIGKILL what is still alive after ``timeout``."""
@@ -289,6 +296,7 @@ class KafkaCluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 time.sleep(0.2)
+            self._reap(node)
             node.pid_file.unlink(missing_ok=True)
 
     def kill(self, node_id: int) -> None:
@@ -299,6 +307,7 @@ class KafkaCluster:
             os.kill(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.05)
+            self._reap(node)
             node.pid_file.unlink(missing_ok=True)
 
     def log_tail(self, node: Node | None = None, lines: int = 60) -> str:

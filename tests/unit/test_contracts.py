@@ -169,10 +169,16 @@ def _shallow(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def _forms(per_file: Callable[[Contract], Iterator[dict[str, Any]]]) -> dict[str, dict[str, str]]:
-    """Full name -> {file -> shallow JSON of its definition in that file}."""
+    """Nested full name -> {file -> shallow JSON of its definition in that file}.
+
+    A file's own top-level record is left out: its revisions differ on purpose and are checked for
+    compatibility instead.
+    """
     found: dict[str, dict[str, str]] = {}
     for contract in CONTRACTS:
         for definition in per_file(contract):
+            if definition["name"] == contract.fullname:
+                continue
             found.setdefault(definition["name"], {})[contract.label] = json.dumps(
                 _shallow(definition), sort_keys=True
             )
@@ -535,7 +541,9 @@ class TestContractFiles:
     @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
     def test_place_matches_full_name(self, contract: Contract) -> None:
         """schemas/<domain>/v<major>/<Name>.<rev>.avsc holds id.go.kemlu.bus.<domain>.v<major>.<Name>."""
-        domain, major = contract.path.relative_to(SCHEMAS).parts[:2]
+        parts = contract.path.relative_to(SCHEMAS).parts
+        assert len(parts) == 3, "contracts live exactly at <domain>/v<major>/<file>"
+        domain, major = parts[:2]
         assert re.fullmatch(r"v[1-9][0-9]*", major)
         assert contract.fullname == f"{ROOT_NAMESPACE}.{domain}.{major}.{contract.name}"
 
@@ -837,7 +845,7 @@ class TestModelRules:
         """Date of birth may be today (anywhere on Earth) but not days ahead."""
         assert Personal(date_of_birth=date.today()).date_of_birth == date.today()
         with pytest.raises(ValidationError):
-            Personal(date_of_birth=date.today() + timedelta(days=2))
+            Personal(date_of_birth=date.today() + timedelta(days=3))
 
     @pytest.mark.parametrize("slot_time", ["24:00", "9:30", "09:60", "0930"])
     def test_slot_time_is_hh_mm(self, slot_time: str) -> None:

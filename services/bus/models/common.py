@@ -109,6 +109,7 @@ class Channel(enum.StrEnum):
     EMAIL = "EMAIL"
     WALK_IN = "WALK_IN"
     SOCIAL_MEDIA = "SOCIAL_MEDIA"
+    OTHER = "OTHER"
 
 
 class Personal(ContractModel):
