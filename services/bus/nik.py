@@ -42,6 +42,9 @@ PROVINCE_CODES: Final[frozenset[int]] = frozenset(
     )
 )
 
+_PROVINCE_PREFIXES: Final = frozenset(f"{code:02d}" for code in PROVINCE_CODES)
+_SIXTEEN_DIGITS: Final = re.compile(r"[0-9]{16}").fullmatch  # not \d: it matches non-ASCII digits too
+_DAYS_IN_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _FEMALE_DAY_OFFSET: Final = 40
 
 #: Real regency/city codes (PPRR) weighted towards the home regions of Indonesians abroad: the big
@@ -64,9 +67,9 @@ _REGENCY_CUM_WEIGHTS: Final[tuple[int, ...]] = tuple(itertools.accumulate(int(w)
 
 def validate_nik(nik: str) -> None:
     """Raise ValueError if ``nik`` is not a well-formed NIK; the message never echoes the input."""
-    if not isinstance(nik, str) or len(nik) != 16 or not nik.isascii() or not nik.isdigit():
+    if not isinstance(nik, str) or _SIXTEEN_DIGITS(nik) is None:
         raise ValueError("NIK must be 16 digits")
-    if int(nik[0:2]) not in PROVINCE_CODES:
+    if nik[0:2] not in _PROVINCE_PREFIXES:
         raise ValueError("NIK province code is not an Indonesian province")
     if nik[2:4] == "00":
         raise ValueError("NIK regency/city code must not be 00")
@@ -82,11 +85,10 @@ def _decode_day_month_year(nik: str) -> tuple[int, int, int]:
     day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     if day > _FEMALE_DAY_OFFSET:
         day -= _FEMALE_DAY_OFFSET
-    try:
-        # 2000 is a leap year and 1900 is not, so a date valid in any century is valid in 20yy.
-        date(2000 + yy, month, day)
-    except ValueError:
-        raise ValueError("NIK birth date is not a valid date") from None
+    # A date valid in any century is valid in 20yy (2000 was a leap year, 1900 was not); checked by
+    # table rather than by building a date because validation runs on every model carrying a NIK.
+    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month] or (month == 2 and day == 29 and yy % 4):
+        raise ValueError("NIK birth date is not a valid date")
     return day, month, yy
 
 

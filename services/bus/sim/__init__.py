@@ -1,0 +1,5 @@
+"""Internals of the traffic simulator; the public API is ``services.bus.simulator``.
+
+``engine`` schedules life-cycles and holds the shared helpers, ``citizens``/``passports``/``protection``
+are the life-cycles of each topic, ``data`` and ``choices`` are the reference tables they draw from.
+"""
