@@ -12,6 +12,7 @@ Both functions MUTATE ``state`` and return it with the Resolution (see ``index.R
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from services.registry.candidates import refresh_candidates
 from services.registry.decisions import Confirm, Decision, Reject, Split, split_sides
@@ -113,14 +114,7 @@ def _confirm(state: ResolverState, decision: Confirm) -> Resolution:
     if owners[0] is None or owners[1] is None or owners[0] == owners[1] or separated(state, first, second):
         return Resolution(citizen_id=None)  # takes effect when both are known, never across a split
     reasons = dict.fromkeys((owners[0], owners[1]), ("confirm", decision.decision_id))
-    resolution = _unite(state, reasons, (), decision.decision_id, link_id=None)
-    return Resolution(
-        citizen_id=None,
-        merges=resolution.merges,
-        renames=resolution.renames,
-        new_candidates=resolution.new_candidates,
-        dropped_candidates=resolution.dropped_candidates,
-    )
+    return replace(_unite(state, reasons, (), decision.decision_id, link_id=None), citizen_id=None)
 
 
 def _reject(state: ResolverState, decision: Reject) -> Resolution:

@@ -128,17 +128,16 @@ def regroup(state: ResolverState, split: Split) -> tuple[list[SplitMove], set[st
     for citizen in region:
         identifiers, _, _ = state.pop_citizen(citizen)
         old_nodes |= identifiers
-    link_ids = set().union(*before.values())
-    regrouped = {
-        state.install(group, {link_id for link_id in link_ids if state.links[link_id].best in group})
-        for group in groups
-    }
-    new_nodes: set[str] = set().union(*groups)
-    for identifier in old_nodes - new_nodes:
+    group_of = {node: index for index, group in enumerate(groups) for node in group}
+    members: list[set[str]] = [set() for _ in groups]
+    for link_id in set().union(*before.values()):
+        members[group_of[state.links[link_id].best]].add(link_id)
+    regrouped = {state.install(group, links) for group, links in zip(groups, members, strict=True)}
+    for identifier in old_nodes - group_of.keys():
         del state.owner[identifier]  # only tied in by links that the split cut: no longer a node
     moves: dict[tuple[str, str], set[str]] = {}
-    for citizen, members in before.items():
-        for link_id in members:
+    for citizen, links_before in before.items():
+        for link_id in links_before:
             target = state.owner[state.links[link_id].best]
             if target != citizen:
                 moves.setdefault((citizen, target), set()).add(link_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections import Counter, defaultdict
@@ -65,10 +66,18 @@ class TestDeterminism:
         other = TrafficSimulator(SEED + 7, start=START).next_batch(200)
         assert [e.event for e in other] != [e.event for e in stream[:200]]
 
+    def test_office_weights_shift_traffic(self) -> None:
+        """``office_weights`` makes an office's share of stays grow; unknown codes are refused."""
+        sim = TrafficSimulator(5, start=START, population=500, office_weights={"kbri-oslo": 500})
+        reports = [e.event for e in sim.next_batch(1500) if isinstance(e.event, StayReported)]
+        assert sum(report.office == "kbri-oslo" for report in reports) > len(reports) / 4
+        with pytest.raises(ValueError, match="office_weights"):
+            TrafficSimulator(5, start=START, office_weights={"kbri-atlantis": 1})
+
     def test_rejects_naive_start_and_empty_population(self) -> None:
         """The start must be timezone-aware and the population positive."""
         with pytest.raises(ValueError, match="timezone"):
-            TrafficSimulator(1, start=datetime(2025, 1, 1))  # noqa: DTZ001
+            TrafficSimulator(1, start=datetime(2025, 1, 1))
         with pytest.raises(ValueError, match="population"):
             TrafficSimulator(1, start=START, population=0)
 
@@ -110,12 +119,12 @@ class TestValidity:
 class TestOrdering:
     def test_stream_time_never_goes_back(self, stream: list[SimulatedEvent]) -> None:
         """The whole stream is in non-decreasing time order."""
-        assert all(a.time <= b.time for a, b in zip(stream, stream[1:], strict=False))
+        assert all(a.time <= b.time for a, b in itertools.pairwise(stream))
 
     def test_aggregate_time_never_goes_back(self, long_stream: list[SimulatedEvent]) -> None:
         """Within every aggregate (record key) time is non-decreasing, so consumers see causal order."""
         for events in _by_aggregate(long_stream).values():
-            assert all(a.time <= b.time for a, b in zip(events, events[1:], strict=False))
+            assert all(a.time <= b.time for a, b in itertools.pairwise(events))
 
     def test_simulated_time_advances(self) -> None:
         """``now`` starts at ``start`` and moves forward as batches are taken."""
@@ -144,8 +153,8 @@ class TestCitizens:
         for item in stream:
             event = item.event
             if isinstance(event, StayReported) and event.personal.nik is None:
-                person = (event.personal.full_name, event.personal.date_of_birth, event.personal.place_of_birth)
-                seen[person].add(event.office)
+                who = event.personal
+                seen[(who.full_name, who.date_of_birth, who.place_of_birth)].add(event.office)
         assert sum(len(offices) >= 2 for offices in seen.values()) >= 10
 
     def test_about_a_tenth_have_no_nik(self, stream: list[SimulatedEvent]) -> None:
@@ -155,7 +164,7 @@ class TestCitizens:
         assert 0.05 < share < 0.2
 
     def test_follow_ups_refer_to_a_reported_stay(self, long_stream: list[SimulatedEvent]) -> None:
-        """Every change, departure or return names an (office, record ref) reported earlier for that person."""
+        """Every change, departure or return names an (office, record ref) reported earlier for the person."""
         for events in _by_aggregate(long_stream).values():
             reported: set[tuple[str, str]] = set()
             for item in events:
@@ -209,11 +218,11 @@ class TestPassports:
 
     def test_printing_is_by_the_office_or_immigration(self, long_stream: list[SimulatedEvent]) -> None:
         """PassportPrinted comes from where it was printed: the office itself or ditjen-imigrasi."""
-        printed = [item for item in long_stream if isinstance(item.event, PassportPrinted)]
-        assert {item.source for item in printed} >= {"ditjen-imigrasi"}
-        for item in printed:
-            assert item.source == item.event.printed_at
-            assert item.event.printed_at in {item.event.office, "ditjen-imigrasi"}
+        printed = [(i.source, i.event) for i in long_stream if isinstance(i.event, PassportPrinted)]
+        assert "ditjen-imigrasi" in {source for source, _ in printed}
+        for source, event in printed:
+            assert source == event.printed_at
+            assert event.printed_at in {event.office, "ditjen-imigrasi"}
 
     def test_passport_numbers_have_the_indonesian_format(self, long_stream: list[SimulatedEvent]) -> None:
         """Numbers are a letter and 7 digits, or two letters and 7 digits (e-passports), and never repeat."""
@@ -238,7 +247,7 @@ class TestPassports:
 
 class TestProtection:
     def test_cases_follow_the_life_cycle(self, long_stream: list[SimulatedEvent]) -> None:
-        """Cases start with a call or an opening, stay with their holder until transferred, reopen only when closed."""
+        """Cases start with a call or an opening, stay with a holder till transferred, reopen once closed."""
         protection = [item for item in long_stream if item.event.TOPIC == "protection"]
         for events in _by_aggregate(protection).values():
             first = events[0].event
@@ -248,7 +257,8 @@ class TestProtection:
                 event = item.event
                 assert getattr(event, "office") == holder or isinstance(event, CaseOpened)  # noqa: B009
                 if isinstance(event, CaseOpened):
-                    assert isinstance(first, HotlineCallReceived) and event.hotline_call_id == first.call_id
+                    assert isinstance(first, HotlineCallReceived)
+                    assert event.hotline_call_id == first.call_id
                     holder = event.office
                 if closed:
                     assert isinstance(event, CaseReopened)
@@ -265,13 +275,14 @@ class TestProtection:
         assert {"kemlu-pwni", "ptri-asean"} <= helpers
 
     def test_cases_cluster_in_migrant_worker_countries(self, long_stream: list[SimulatedEvent]) -> None:
-        """Most cases are in the big migrant-worker destinations; Taiwan's are held by the PWNI directorate."""
+        """Most cases are in big migrant-worker destinations; Taiwan's are held by the PWNI directorate."""
         opened = [item.event for item in long_stream if isinstance(item.event, CaseOpened)]
         countries = Counter(event.country for event in opened)
         top = {country for country, _ in countries.most_common(5)}
-        assert "MY" in top and "SA" in top
+        assert {"MY", "SA"} <= top
         taiwan = [event for event in opened if event.country == "TW"]
-        assert taiwan and all(event.office == "kemlu-pwni" for event in taiwan)
+        assert taiwan
+        assert all(event.office == "kemlu-pwni" for event in taiwan)
 
 
 class TestPerformance:

@@ -16,16 +16,14 @@ import math
 import random
 import zlib
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
 
-from services.bus.models.base import EventModel
-from services.bus.models.common import Personal, Sex
+from services.bus.models.common import Sex
 from services.bus.models.passport import PassportKind
 from services.bus.nik import generate_nik
-from services.bus.offices import Office, OfficeType, all_offices, get_office, missions
+from services.bus.offices import Office, OfficeType, all_offices, get_office, is_known_office, missions
 from services.bus.sim.choices import Table
 from services.bus.sim.data import (
     COUNTRIES,
@@ -34,8 +32,8 @@ from services.bus.sim.data import (
     MALE_NAMES,
     OFFICE_WEIGHTS,
     REGENCY_TOWNS,
-    Country,
 )
+from services.bus.sim.state import Person, SimulatedEvent, Site, Step
 
 __all__ = [
     "DAY",
@@ -53,8 +51,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Step = tuple[int, str, EventModel | None]
-"""(epoch milliseconds, source office code, event; None makes the step a timer)."""
 Flow = Generator[Step, None, int]
 """A sub-flow of a life-cycle; it returns the time it ended."""
 
@@ -65,87 +61,6 @@ PWNI, IMIGRASI, PUSAT, PTRI_ASEAN = "kemlu-pwni", "ditjen-imigrasi", "kemlu-pusa
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _OPEN_S, _CLOSE_S = 8 * 3600, 16 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedEvent:
-    """One simulated event: the payload, the office or agency publishing it, and when (UTC)."""
-
-    event: EventModel
-    source: str
-    time: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """Per-office facts computed once: local time, staff size, hotline label, e-passport printing."""
-
-    office: Office
-    country: Country
-    offset_s: int  # UTC offset at the simulation start; DST drift is ignored on purpose
-    staff: int
-    hotline: str
-    prints_electronic: bool
-
-
-@dataclass(slots=True)
-class Person:
-    """A citizen; ``nik`` is None for people born abroad or never registered at home (weak identity)."""
-
-    nik: str | None
-    full_name: str
-    date_of_birth: date
-    place_of_birth: str
-    sex: Sex
-    email: str
-    phone: str | None = None
-    passport_number: str | None = None
-    country: str | None = None  # where the person stays now; None while at home
-    slot: int = -1  # index in the engine's resident list of ``country``
-    home_office: str | None = None  # people without a NIK live abroad for good
-    _cached: tuple[tuple[str | None, ...], Personal] | None = None
-    _ident: Personal | None = None
-
-    def personal(self) -> Personal:
-        """Everything the registering office knows about the person (cached: models are immutable)."""
-        key = (self.phone, self.email, self.passport_number)
-        if self._cached is None or self._cached[0] != key:
-            self._cached = (key, self._build())
-        return self._cached[1]
-
-    def _build(self) -> Personal:
-        return Personal(
-            nik=self.nik,
-            full_name=self.full_name,
-            date_of_birth=self.date_of_birth,
-            place_of_birth=self.place_of_birth,
-            sex=self.sex,
-            passport_number=self.passport_number,
-            phone=self.phone,
-            email=self.email,
-        )
-
-    def ident(self, **changes: str) -> Personal:
-        """The identifying minimum (the NIK, else name and birth) plus ``changes``.
-
-        Citizen events are keyed by HMAC(NIK) when ``personal.nik`` is set, so every event about a NIK
-        holder carries it: otherwise a follow-up would land under another key and lose its order.
-        """
-        if not changes:
-            if self._ident is None:
-                self._ident = self._identify()
-            return self._ident
-        return self._identify(**changes)
-
-    def _identify(self, **changes: str) -> Personal:
-        if self.nik is not None:
-            return Personal(nik=self.nik, **changes)
-        return Personal(
-            full_name=self.full_name,
-            date_of_birth=self.date_of_birth,
-            place_of_birth=self.place_of_birth,
-            **changes,
-        )
 
 
 class Engine:
@@ -167,6 +82,9 @@ class Engine:
         self._ids = itertools.count(1)
         self._passports = itertools.count(self._rng.randrange(10**7))
         self._sites = {office.code: _site(office, start) for office in all_offices()}
+        for code, weight in (office_weights or {}).items():
+            if not is_known_office(code) or weight < 0:
+                raise ValueError("office_weights needs known office codes and weights >= 0")
         weights = {**OFFICE_WEIGHTS, **(office_weights or {})}
         # PTRI ASEAN sits in Jakarta: nobody registers a stay abroad there.
         stay_offices = [office.code for office in missions() if office.code != PTRI_ASEAN]
@@ -205,7 +123,7 @@ class Engine:
                 self._now = at
                 if event is not None:
                     out.append(SimulatedEvent(event, source, _EPOCH + timedelta(milliseconds=at)))
-                step = next(flow, None)  # the flow's next step (inlined ``_spawn``: this loop is the hot path)
+                step = next(flow, None)  # ``_spawn`` inlined: this loop is the hot path
                 if step is not None:
                     push(heap, (step[0] << 32 | next(seq) & 0xFFFFFFFF, step, flow))
         finally:
@@ -307,8 +225,10 @@ class Engine:
         """A new citizen: adults with a NIK, or (without one) someone born abroad, possibly a child."""
         rng = self._rng
         sex = Sex.FEMALE if rng.random() < 0.55 else Sex.MALE
-        today = self._local_date(PUSAT, self._now)
-        born = today - timedelta(days=self._int(19 * 365, 58 * 365) if nik else self._int(400, 40 * 365))
+        # Ages count from the simulation start, not from simulated "now": a long run outpaces the real
+        # clock, and the models refuse a date of birth later than the real today.
+        age = self._int(19 * 365, 58 * 365) if nik else self._int(400, 40 * 365)
+        born = self._local_date(PUSAT, self._start_ms) - timedelta(days=age)
         given = FEMALE_NAMES if sex is Sex.FEMALE else MALE_NAMES
         shape = rng.random()
         name = self._pick(given) if shape < 0.3 else f"{self._pick(given)} {self._pick(FAMILY_NAMES[sex])}"

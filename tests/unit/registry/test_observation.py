@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta, timezone
 from typing import ClassVar
 
+from services.bus.events import BusEvent
 from services.bus.models.base import EventModel
 from services.bus.models.common import Personal
 from services.registry.facts import CaseStatus, Observation, Status
@@ -91,7 +92,9 @@ class _Unfollowed(EventModel):
 class TestFacts:
     def test_unfollowed_event_types_give_none(self) -> None:
         """observe() returns None for an event type it does not know, instead of guessing."""
-        assert observe(wrap(_Unfollowed(office=NY), at(0), "u1"), hasher=hasher) is None
+        event = stay(SITI.personal(), NY, "NY-1", at(0), "u1")
+        other = BusEvent(envelope=event.envelope, payload=_Unfollowed(office=NY), key="k")
+        assert observe(other, hasher=hasher) is None
 
     def test_stay_reported_is_abroad_with_residence_and_stay(self) -> None:
         """StayReported: status ABROAD, residence at the office, a stay report, personal fields."""
