@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import publish
+from bench import publish, registry, simulator
 
-BENCHMARKS = {"publish": publish.main}
+BENCHMARKS = {"publish": publish.main, "registry": registry.main, "simulator": simulator.main}
 
 
 def main(argv: list[str]) -> int:

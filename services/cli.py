@@ -18,6 +18,8 @@ topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
 dead_app = typer.Typer(help="Refused events: inspect and re-publish.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dead_app, name="deadletter")
+registry_app = typer.Typer(help="The unified citizen registry.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -144,6 +146,60 @@ def run(
     from services.bus.runner import run_bus
 
     run_bus(get_settings(), rate=rate, seed=seed, start_broker=broker)
+
+
+@registry_app.command("worker")
+def registry_worker() -> None:
+    """Run the registry processor (faust worker with its HTTP views) until Ctrl-C."""
+    from services.registry.app import worker_main
+    from services.registry.settings import RegistrySettings
+
+    sys.argv = [sys.argv[0], "worker"]
+    worker_main(get_settings(), RegistrySettings())
+
+
+@registry_app.command("get")
+def registry_get(
+    nik: Annotated[str | None, typer.Option(help="16-digit NIK (sent in a POST body, never logged)")] = None,
+    passport: Annotated[str | None, typer.Option(help="Passport number")] = None,
+    citizen_id: Annotated[str | None, typer.Option(help="Citizen id")] = None,
+    requested_by: Annotated[str, typer.Option(help="Your staff id (recorded)")] = "cli-operator",
+    office: Annotated[str, typer.Option(help="Your office code (recorded)")] = "kemlu-pusat",
+    purpose: Annotated[str, typer.Option(help="Why you look (recorded)")] = "CONSULAR_SERVICE",
+    show_personal: Annotated[bool, typer.Option(help="Print personal data unredacted")] = True,
+) -> None:
+    """Look a citizen up in the live registry; the lookup itself is recorded on registry.access."""
+    from services.registry.client import RegistryClient
+
+    body = {"nik": nik, "passport_number": passport, "citizen_id": citizen_id}
+    if sum(v is not None for v in body.values()) != 1:
+        raise fail("give exactly one of --nik, --passport, --citizen-id")
+    try:
+        result = RegistryClient.from_env().lookup(
+            {k: v for k, v in body.items() if v is not None},
+            requested_by=requested_by,
+            office=office,
+            purpose=purpose,
+        )
+    except LookupError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(RegistryClient.render(result, show_personal=show_personal))
+
+
+@registry_app.command("candidates")
+def registry_candidates() -> None:
+    """Candidate matches waiting for an officer's decision."""
+    from services.registry.client import RegistryClient
+
+    typer.echo(RegistryClient.render(RegistryClient.from_env().get("/registry/candidates")))
+
+
+@registry_app.command("counts")
+def registry_counts() -> None:
+    """Citizens abroad per office and per country (absolute figures)."""
+    from services.registry.client import RegistryClient
+
+    typer.echo(RegistryClient.render(RegistryClient.from_env().get("/registry/counts")))
 
 
 def main() -> None:

@@ -7,10 +7,13 @@ however fast the simulator runs, and per-aggregate order is kept.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
@@ -20,7 +23,7 @@ from rich.table import Table
 from services.bus.catalogue import create_topics
 from services.bus.logs import get_logger
 from services.bus.publisher import EventMeta, Publisher
-from services.bus.settings import BusSettings
+from services.bus.settings import REPO_ROOT, BusSettings
 from services.bus.simulator import TrafficSimulator
 
 log = get_logger("runner")
@@ -77,7 +80,7 @@ def run_simulator(
     """Publish simulated events at ``rate``/s until ``count`` or Ctrl-C; returns what was sent."""
     stopper = stopper or Stopper()
     create_topics(settings)
-    sim = TrafficSimulator(seed, start=datetime.now(UTC) - timedelta(days=30))
+    sim = TrafficSimulator(seed, start=datetime.now(UTC) - timedelta(days=365))
     summary = Summary()
     tick = 0.2
     console = Console()
@@ -124,8 +127,39 @@ class _NoLive:
         return None
 
 
+PROCESSORS = ("registry",)
+
+
+def start_processors(log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """Each processor in its own process (they scale and fail independently), logs under ``log_dir``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    for name in PROCESSORS:
+        with (log_dir / f"{name}.log").open("ab") as out:
+            children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "services", name, "worker"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+    return children
+
+
+def stop_processors(children: dict[str, subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for name, child in children.items():
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("processor_killed", processor=name)
+            child.kill()
+            child.wait()
+
+
 def run_bus(settings: BusSettings, *, rate: float, seed: int, start_broker: bool) -> None:
-    """Everything `make run` promises: broker up, topics, simulator; Ctrl-C stops it all cleanly."""
+    """Everything `make run` promises: broker, topics, processors, simulator; Ctrl-C stops it all cleanly."""
     from deploy.kafka.launcher import KafkaCluster
 
     stopper = Stopper()
@@ -133,9 +167,14 @@ def run_bus(settings: BusSettings, *, rate: float, seed: int, start_broker: bool
     started = cluster.start() if cluster is not None else False
     if cluster is not None:
         log.info("kafka_up", bootstrap=cluster.bootstrap_servers, started=started)
+    create_topics(settings)
+    children = start_processors(REPO_ROOT / "var" / "log")
+    log.info("processors_started", processors=list(children), logs=str(REPO_ROOT / "var" / "log"))
     try:
         run_simulator(settings, rate=rate, seed=seed, live=True, stopper=stopper)
     finally:
+        stop_processors(children)
+        log.info("processors_stopped")
         if cluster is not None and started:
             cluster.stop()
             log.info("kafka_stopped")

@@ -8,7 +8,7 @@ on merges, renames and splits) written once, here.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -40,10 +40,11 @@ class ResidenceCounts:
 class RegistryModel:
     """The unified citizen registry over events and officer decisions, without Kafka."""
 
-    def __init__(self, *, hasher: Hasher) -> None:
+    def __init__(self, *, hasher: Hasher, records: MutableMapping[str, CitizenRecord] | None = None) -> None:
+        """``records`` is where records live: a dict in process, a disk-backed table in the live processor."""
         self._hasher = hasher
         self.state = ResolverState()
-        self._records: dict[str, CitizenRecord] = {}
+        self._records: MutableMapping[str, CitizenRecord] = {} if records is None else records
 
     @property
     def records(self) -> Mapping[str, CitizenRecord]:
@@ -63,6 +64,14 @@ class RegistryModel:
         """Observe, resolve and fold one event; None for event types the registry does not follow."""
         obs = observe(event, hasher=self._hasher)
         return None if obs is None else self.apply_observation(obs)
+
+    def restore_index(self, items: Iterable[Observation | Decision]) -> None:
+        """Rebuild the resolver's index from history without touching the records (already stored)."""
+        for item in items:
+            if isinstance(item, Observation):
+                resolve(self.state, item)
+            else:
+                decide(self.state, item)
 
     def apply_observation(self, obs: Observation) -> Resolution:
         _, resolution = resolve(self.state, obs)

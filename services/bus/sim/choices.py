@@ -74,12 +74,12 @@ PURPOSE_OCCUPATION: Final = {
 STREETS: Final = ("Residence", "Apartments", "Garden", "Park", "Court", "Heights", "Villa", "Tower")
 
 # -- passports --------------------------------------------------------------------------------------
+#: Services for someone who already holds a passport (a first passport is always NEW).
 SERVICES: Final = table(
     {
-        PassportService.RENEWAL: 70,
-        PassportService.NEW: 12,
-        PassportService.REPLACEMENT_LOST: 10,
-        PassportService.REPLACEMENT_DAMAGED: 6,
+        PassportService.RENEWAL: 80,
+        PassportService.REPLACEMENT_LOST: 11,
+        PassportService.REPLACEMENT_DAMAGED: 7,
         PassportService.OTHER: 2,
     }
 )

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Final
 
 from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
 from services.bus.models.common import Channel
-from services.bus.models.passport import PassportService
 from services.bus.offices import OfficeType
 from services.bus.sim import choices
 from services.bus.sim.data import MIGRANT_COUNTRIES
 from services.bus.sim.engine import DAY, HOUR, PUSAT, Flow, Person, Step
 from services.bus.sim.passports import PassportFlows
 
-_STAY_DAYS = {StayPurpose.WORK: (730, 730), StayPurpose.STUDY: (365, 1460), StayPurpose.TOURISM: (5, 30)}
-_STAY_DAYS |= {
+#: Planned length of stay in days (low, high) by purpose, for ``expected_departure_date``.
+_STAY_DAYS: Final[dict[StayPurpose, tuple[int, int]]] = {
+    StayPurpose.WORK: (730, 730),  # the standard two-year contract
+    StayPurpose.STUDY: (365, 1460),
+    StayPurpose.TOURISM: (5, 30),
     StayPurpose.BUSINESS: (3, 60),
-    StayPurpose.RELIGIOUS: (9, 40),
-    StayPurpose.OFFICIAL: (1095, 1460),
+    StayPurpose.RELIGIOUS: (9, 40),  # umrah packages
+    StayPurpose.OFFICIAL: (1095, 1460),  # a posting
 }
 
 
@@ -32,7 +35,7 @@ class CitizenFlows(PassportFlows):
 
     def _life(self, person: Person, at: int) -> Iterator[Step]:
         """A citizen forever: stays abroad with pauses at home; now and then replaced by someone new."""
-        yield at, "", None
+        yield Step(at, "", None)
         while True:
             if person.nik is None:
                 if person.home_office is None:
@@ -43,7 +46,7 @@ class CitizenFlows(PassportFlows):
             else:
                 at = yield from self._stay(person, self._stay_office(), at)
             at += self._exp(30 * DAY)
-            yield at, "", None
+            yield Step(at, "", None)
             if person.nik is None or self._rng.random() < 0.3:
                 self._leave(person)
                 person = self._person(nik=person.nik is not None)
@@ -56,12 +59,12 @@ class CitizenFlows(PassportFlows):
             self._arrive(person, code)
             ref = self._id("LD")
             at = self._work(code, at) if rng.random() < 0.3 else at
-            yield at, code, self._reported(person, code, ref, arrived)
+            yield Step(at, code, self._reported(person, code, ref, arrived))
             if rng.random() < 0.45 and self._sites[code].office.type is not OfficeType.PERMANENT_MISSION:
                 self._spawn(self._passport(person, code, at + self._exp(10 * DAY), None))
             for _ in range(self._pick((0, 0, 1, 1, 2))):
                 at += self._exp(6 * DAY)
-                yield at, *self._details_changed(person, code, ref)
+                yield Step(at, *self._details_changed(person, code, ref))
             at += self._exp(8 * DAY)
             fate = rng.random()
             if fate < 0.4:  # the record lapses: many people never report leaving
@@ -75,32 +78,26 @@ class CitizenFlows(PassportFlows):
             if destination == person.country:
                 destination = "ID"
             left = self._local_date(code, at)
-            yield (
-                at,
-                code,
-                Departed(
-                    office=code,
-                    office_record_ref=ref,
-                    personal=person.ident(),
-                    departure_date=left,
-                    destination_country=destination,
-                    channel=self._pick(choices.SELF_CHANNELS),
-                ),
+            departed = Departed(
+                office=code,
+                office_record_ref=ref,
+                personal=person.ident(),
+                departure_date=left,
+                destination_country=destination,
+                channel=self._pick(choices.SELF_CHANNELS),
             )
+            yield Step(at, code, departed)
             self._leave(person)
             at += self._int(6 * HOUR, 4 * DAY)
             if destination == "ID":
-                yield (
-                    at,
-                    code,
-                    ReturnedHome(
-                        office=code,
-                        office_record_ref=ref,
-                        personal=person.ident(),
-                        return_date=max(left, self._local_date(PUSAT, at)),
-                        channel=self._pick(choices.SELF_CHANNELS),
-                    ),
+                returned = ReturnedHome(
+                    office=code,
+                    office_record_ref=ref,
+                    personal=person.ident(),
+                    return_date=max(left, self._local_date(PUSAT, at)),
+                    channel=self._pick(choices.SELF_CHANNELS),
                 )
+                yield Step(at, code, returned)
                 return at
             code = self._office_in(destination) or self._stay_office()
             arrived = left + timedelta(days=self._int(0, 2))
@@ -111,19 +108,18 @@ class CitizenFlows(PassportFlows):
         self._arrive(person, code)
         ref = self._id("LD")
         arrived = self._local_date(code, at) - timedelta(days=self._int(0, 3000))
-        yield at, code, self._reported(person, code, ref, arrived)
+        yield Step(at, code, self._reported(person, code, ref, arrived))
         if rng.random() < 0.5:
             at += self._exp(10 * DAY)
-            yield at, *self._details_changed(person, code, ref)
+            yield Step(at, *self._details_changed(person, code, ref))
         if rng.random() < 0.2 and self._sites[code].office.type is not OfficeType.PERMANENT_MISSION:
-            service = PassportService.NEW if person.passport_number is None else None
-            self._spawn(self._passport(person, code, at + self._exp(10 * DAY), service))
+            self._spawn(self._passport(person, code, at + self._exp(10 * DAY), None))
         if rng.random() < 0.35:
             second = self._other_office(code) or self._stay_office()
             at += self._exp(15 * DAY)
             if self._sites[second].office.country != person.country or rng.random() < 0.5:
                 self._arrive(person, second)  # a new local number: harder to match
-            yield at, second, self._reported(person, second, self._id("LD"), arrived)
+            yield Step(at, second, self._reported(person, second, self._id("LD"), arrived))
         return at + self._exp(30 * DAY)
 
     def _reported(self, person: Person, code: str, ref: str, arrived: date) -> StayReported:

@@ -222,12 +222,12 @@ class Engine:
         person.country, person.slot = None, -1
 
     def _person(self, *, nik: bool) -> Person:
-        """A new citizen: adults with a NIK, or (without one) someone born abroad, possibly a child."""
+        """A new adult citizen: with a NIK, or (without one) typically someone born abroad."""
         rng = self._rng
         sex = Sex.FEMALE if rng.random() < 0.55 else Sex.MALE
         # Ages count from the simulation start, not from simulated "now": a long run outpaces the real
         # clock, and the models refuse a date of birth later than the real today.
-        age = self._int(19 * 365, 58 * 365) if nik else self._int(400, 40 * 365)
+        age = self._int(19 * 365, 58 * 365) if nik else self._int(17 * 365, 45 * 365)
         born = self._local_date(PUSAT, self._start_ms) - timedelta(days=age)
         given = FEMALE_NAMES if sex is Sex.FEMALE else MALE_NAMES
         shape = rng.random()
@@ -246,7 +246,7 @@ class Engine:
             date_of_birth=born,
             place_of_birth=town,
             sex=sex,
-            email=f"{words[0]}.{words[-1]}{self._int(1, 99)}@{domain}",
+            email=f"{'.'.join(dict.fromkeys((words[0], words[-1])))}{self._int(1, 99)}@{domain}",
             passport_number=self._passport_number(PassportKind.ORDINARY) if nik else None,
         )
 

@@ -51,80 +51,71 @@ class PassportFlows(Engine):
     ) -> Iterator[Step]:
         """One application, from booking to collection or cancellation."""
         rng = self._rng
-        yield at, "", None
+        yield Step(at, "", None)
         app, appt = self._id("PA"), self._id("AP")
-        service = service or self._weighted(choices.SERVICES)
+        if service is None:  # a first passport, else a renewal or a replacement
+            service = (
+                PassportService.NEW if person.passport_number is None else self._weighted(choices.SERVICES)
+            )
         kind = PassportKind.ELECTRONIC if rng.random() < 0.45 else PassportKind.ORDINARY
         channel = self._weighted(choices.BOOKING_CHANNELS)
         slot_day, slot_min = self._slot(code, at)
-        yield (
-            at,
-            code,
-            AppointmentBooked(
-                application_id=app,
-                appointment_id=appt,
-                office=code,
-                slot_date=slot_day,
-                slot_time=_hhmm(slot_min),
-                queue_number=self._int(1, 150),
-                service=service,
-                channel=channel,
-                personal=person.personal(),
-            ),
+        booked = AppointmentBooked(
+            application_id=app,
+            appointment_id=appt,
+            office=code,
+            slot_date=slot_day,
+            slot_time=_hhmm(slot_min),
+            queue_number=self._int(1, 150),
+            service=service,
+            channel=channel,
+            personal=person.personal(),
         )
+        yield Step(at, code, booked)
         slot_at = self._local_ms(code, slot_day, slot_min)
         fate = rng.random()
         if fate < 0.12:
             at += int((slot_at - at) * rng.uniform(0.1, 0.9))
             new_day, new_min = self._slot(code, slot_at)
-            yield (
-                at,
-                code,
-                AppointmentRescheduled(
-                    application_id=app,
-                    appointment_id=appt,
-                    office=code,
-                    old_slot_date=slot_day,
-                    old_slot_time=_hhmm(slot_min),
-                    new_slot_date=new_day,
-                    new_slot_time=_hhmm(new_min),
-                    new_queue_number=self._int(1, 150),
-                    channel=channel,
-                ),
+            rescheduled = AppointmentRescheduled(
+                application_id=app,
+                appointment_id=appt,
+                office=code,
+                old_slot_date=slot_day,
+                old_slot_time=_hhmm(slot_min),
+                new_slot_date=new_day,
+                new_slot_time=_hhmm(new_min),
+                new_queue_number=self._int(1, 150),
+                channel=channel,
             )
+            yield Step(at, code, rescheduled)
             slot_at = self._local_ms(code, new_day, new_min)
         elif fate < 0.2:
             yield self._cancel(app, appt, code, channel=channel, booked=at, slot_at=slot_at)
             return
         at = slot_at + self._int(0, 50 * MIN)
         officer = self._officer(code)
-        yield (
-            at,
-            code,
-            ApplicationSubmitted(
-                application_id=app,
-                office=code,
-                service=service,
-                passport_kind=kind,
-                pages=48 if kind is PassportKind.ELECTRONIC or rng.random() < 0.9 else 24,
-                personal=person.personal(),
-                officer_id=officer,
-            ),
+        submitted = ApplicationSubmitted(
+            application_id=app,
+            office=code,
+            service=service,
+            passport_kind=kind,
+            pages=48 if kind is PassportKind.ELECTRONIC or rng.random() < 0.9 else 24,
+            personal=person.personal(),
+            officer_id=officer,
         )
+        yield Step(at, code, submitted)
         at += self._int(5 * MIN, 40 * MIN)
-        yield (
-            at,
-            code,
-            BiometricsCaptured(
-                application_id=app,
-                office=code,
-                fingerprints=rng.random() > 0.02,
-                photo=True,
-                officer_id=officer,
-            ),
+        biometrics = BiometricsCaptured(
+            application_id=app,
+            office=code,
+            fingerprints=rng.random() > 0.02,
+            photo=True,
+            officer_id=officer,
         )
+        yield Step(at, code, biometrics)
         at += self._int(2 * MIN, 30 * MIN)
-        yield at, code, self._payment(app, code, kind)
+        yield Step(at, code, self._payment(app, code, kind))
         yield from self._print_and_hand_over(person, app, code, kind, at)
 
     def _cancel(self, app: str, appt: str, code: str, *, channel: Channel, booked: int, slot_at: int) -> Step:
@@ -135,18 +126,15 @@ class PassportFlows(Engine):
             at = slot_at + self._int(2 * HOUR, 6 * HOUR)
         else:
             at = booked + int((slot_at - booked) * self._rng.uniform(0.05, 0.95))
-        return (
-            at,
-            code,
-            AppointmentCancelled(
-                application_id=app,
-                appointment_id=appt,
-                office=code,
-                reason=reason,
-                channel=Channel.WALK_IN if by_staff else channel,
-                officer_id=self._officer(code) if by_staff else None,
-            ),
+        cancelled = AppointmentCancelled(
+            application_id=app,
+            appointment_id=appt,
+            office=code,
+            reason=reason,
+            channel=Channel.WALK_IN if by_staff else channel,
+            officer_id=self._officer(code) if by_staff else None,
         )
+        return Step(at, code, cancelled)
 
     def _payment(self, app: str, code: str, kind: PassportKind) -> PaymentReceived:
         """The fee in the mission's currency, rounded to whole units as counters do."""
@@ -176,45 +164,36 @@ class PassportFlows(Engine):
         number = self._passport_number(kind)
         person.passport_number = number
         adult = (issued - person.date_of_birth).days >= 17 * 365
-        yield (
-            at,
-            printer,
-            PassportPrinted(
-                application_id=app,
-                office=code,
-                printed_at=printer,
-                personal=person.ident(passport_number=number),
-                issue_date=issued,
-                expiry_date=_add_years(issued, 10 if adult else 5),
-                officer_id=self._officer(printer),
-            ),
+        printed = PassportPrinted(
+            application_id=app,
+            office=code,
+            printed_at=printer,
+            personal=person.ident(passport_number=number),
+            issue_date=issued,
+            expiry_date=_add_years(issued, 10 if adult else 5),
+            officer_id=self._officer(printer),
         )
+        yield Step(at, printer, printed)
         if not local:  # the diplomatic bag from Jakarta
             at += self._int(4 * DAY, 12 * DAY)
         at = self._work(code, at + self._int(30 * MIN, DAY))
-        yield (
-            at,
-            code,
-            ReadyForPickup(
-                application_id=app,
-                office=code,
-                pickup_from=self._local_date(code, at) + timedelta(days=self._int(0, 1)),
-                channel=self._pick((Channel.WHATSAPP, Channel.EMAIL, Channel.APP)),
-            ),
+        ready = ReadyForPickup(
+            application_id=app,
+            office=code,
+            pickup_from=self._local_date(code, at) + timedelta(days=self._int(0, 1)),
+            channel=self._pick((Channel.WHATSAPP, Channel.EMAIL, Channel.APP)),
         )
+        yield Step(at, code, ready)
         if rng.random() < 0.05:  # never collected
             return at
         at = self._work(code, at + DAY + self._exp(6 * DAY))
-        yield (
-            at,
-            code,
-            Collected(
-                application_id=app,
-                office=code,
-                collected_by_proxy=rng.random() < 0.1,
-                officer_id=self._officer(code),
-            ),
+        collected = Collected(
+            application_id=app,
+            office=code,
+            collected_by_proxy=rng.random() < 0.1,
+            officer_id=self._officer(code),
         )
+        yield Step(at, code, collected)
         return at
 
 

@@ -57,7 +57,7 @@ class ProtectionFlows(PassportFlows):
         at = self._start_ms
         while True:
             at += self._exp(mean_gap)
-            yield at, "", None
+            yield Step(at, "", None)
             self._spawn(self._case(self._weighted(_CASE_COUNTRIES), at))
 
     def _subject(self, country: str) -> tuple[Person, bool]:
@@ -82,66 +82,52 @@ class ProtectionFlows(PassportFlows):
             call_id, channel = self._id("CL"), Channel.HOTLINE if rng.random() < 0.7 else Channel.WHATSAPP
             by_subject = rng.random() < 0.6
             taker = self._officer(opener)
-            yield (
-                at,
-                opener,
-                HotlineCallReceived(
-                    case_id=case_id,
-                    office=opener,
-                    call_id=call_id,
-                    line=self._sites[opener].hotline,
-                    category=category,
-                    urgency=urgency,
-                    caller_is_subject=by_subject,
-                    personal=Personal(full_name=subject.full_name, phone=subject.phone)
-                    if by_subject
-                    else Personal(
-                        full_name=subject.full_name, notes="A family member called for the subject."
-                    ),
-                    channel=channel,
-                    officer_id=taker,
-                ),
+            call = HotlineCallReceived(
+                case_id=case_id,
+                office=opener,
+                call_id=call_id,
+                line=self._sites[opener].hotline,
+                category=category,
+                urgency=urgency,
+                caller_is_subject=by_subject,
+                personal=Personal(full_name=subject.full_name, phone=subject.phone)
+                if by_subject
+                else Personal(full_name=subject.full_name, notes="A family member called for the subject."),
+                channel=channel,
+                officer_id=taker,
             )
+            yield Step(at, opener, call)
             if rng.random() < 0.2:  # advice on the phone; nothing to open
-                yield (
-                    at + self._int(5 * MIN, 2 * HOUR),
-                    opener,
-                    CaseClosed(
-                        case_id=case_id, office=opener, outcome=CaseOutcome.RESOLVED, officer_id=taker
-                    ),
+                closed = CaseClosed(
+                    case_id=case_id, office=opener, outcome=CaseOutcome.RESOLVED, officer_id=taker
                 )
+                yield Step(at + self._int(5 * MIN, 2 * HOUR), opener, closed)
                 return
             at += self._int(10 * MIN, 6 * HOUR)
         elif channel is Channel.WALK_IN:
             at = self._work(office, at)
-        yield (
-            at,
-            opener,
-            CaseOpened(
-                case_id=case_id,
-                office=opener,
-                category=category,
-                urgency=urgency,
-                country=country,
-                personal=subject.personal(),
-                hotline_call_id=call_id,
-                channel=channel,
-                officer_id=self._officer(opener),
-            ),
+        opened = CaseOpened(
+            case_id=case_id,
+            office=opener,
+            category=category,
+            urgency=urgency,
+            country=country,
+            personal=subject.personal(),
+            hotline_call_id=call_id,
+            channel=channel,
+            officer_id=self._officer(opener),
         )
+        yield Step(at, opener, opened)
         if opener != office:  # the national hotline hands the case to the mission
             at += self._int(20 * MIN, 8 * HOUR)
-            yield (
-                at,
-                PWNI,
-                CaseTransferred(
-                    case_id=case_id,
-                    office=PWNI,
-                    to_office=office,
-                    reason="JURISDICTION",
-                    officer_id=self._officer(PWNI),
-                ),
+            transferred = CaseTransferred(
+                case_id=case_id,
+                office=PWNI,
+                to_office=office,
+                reason="JURISDICTION",
+                officer_id=self._officer(PWNI),
             )
+            yield Step(at, PWNI, transferred)
         if category is CaseCategory.LOST_DOCUMENTS and registered and office != PWNI:
             self._spawn(
                 self._passport(subject, office, at + self._exp(3 * DAY), PassportService.REPLACEMENT_LOST)
@@ -152,20 +138,16 @@ class ProtectionFlows(PassportFlows):
             at = yield from self._act(case, at, first=round_ == 0)
             at = self._next_action(case, at)
             outcome = self._weighted(choices.OUTCOMES[category])
-            yield (
-                at,
-                case.holder,
-                CaseClosed(case_id=case_id, office=case.holder, outcome=outcome, officer_id=case.officer),
-            )
+            closed = CaseClosed(case_id=case_id, office=case.holder, outcome=outcome, officer_id=case.officer)
+            yield Step(at, case.holder, closed)
             if round_ or rng.random() >= 0.1:
                 return
             at = self._work(case.holder, at + self._exp(20 * DAY))
             reason = self._pick(choices.REOPEN_REASONS)
-            yield (
-                at,
-                case.holder,
-                CaseReopened(case_id=case_id, office=case.holder, reason=reason, officer_id=case.officer),
+            reopened = CaseReopened(
+                case_id=case_id, office=case.holder, reason=reason, officer_id=case.officer
             )
+            yield Step(at, case.holder, reopened)
 
     def _assign(self, case: _Case, at: int) -> Flow:
         if case.urgent:
@@ -173,16 +155,13 @@ class ProtectionFlows(PassportFlows):
         else:
             at = self._work(case.holder, at + self._int(10 * MIN, 4 * HOUR))
         case.officer = self._officer(case.holder)
-        yield (
-            at,
-            case.holder,
-            CaseAssigned(
-                case_id=case.case_id,
-                office=case.holder,
-                officer_id=case.officer,
-                assigned_by=self._officer(case.holder, senior=True),
-            ),
+        assigned = CaseAssigned(
+            case_id=case.case_id,
+            office=case.holder,
+            officer_id=case.officer,
+            assigned_by=self._officer(case.holder, senior=True),
         )
+        yield Step(at, case.holder, assigned)
         return at
 
     def _next_action(self, case: _Case, at: int) -> int:
@@ -193,13 +172,10 @@ class ProtectionFlows(PassportFlows):
     def _update(self, case: _Case, at: int, action: CaseAction, source: str) -> Step:
         notes = Personal(notes=self._pick(choices.NOTES[action])) if self._rng.random() < 0.4 else None
         officer = case.officer if source == case.holder else self._officer(source)
-        return (
-            at,
-            source,
-            CaseUpdated(
-                case_id=case.case_id, office=case.holder, action=action, personal=notes, officer_id=officer
-            ),
+        updated = CaseUpdated(
+            case_id=case.case_id, office=case.holder, action=action, personal=notes, officer_id=officer
         )
+        return Step(at, source, updated)
 
     def _act(self, case: _Case, at: int, *, first: bool) -> Flow:
         """Actions on the case, with the escalations, regional help and transfers some cases get."""
@@ -223,17 +199,14 @@ class ProtectionFlows(PassportFlows):
         level = EscalationLevel.MINISTER if case.holder == PWNI else self._pick(choices.LEVELS)
         death = case.category is CaseCategory.DEATH
         at += self._int(30 * MIN, 12 * HOUR)
-        yield (
-            at,
-            case.holder,
-            CaseEscalated(
-                case_id=case.case_id,
-                office=case.holder,
-                level=level,
-                reason=self._pick(choices.DEATH_ESCALATION_REASONS if death else choices.ESCALATION_REASONS),
-                officer_id=case.officer,
-            ),
+        escalated = CaseEscalated(
+            case_id=case.case_id,
+            office=case.holder,
+            level=level,
+            reason=self._pick(choices.DEATH_ESCALATION_REASONS if death else choices.ESCALATION_REASONS),
+            officer_id=case.officer,
         )
+        yield Step(at, case.holder, escalated)
         helper = _HELPERS.get(level)
         if helper is not None:  # the directorate, or the minister's staff, act on the mission's case
             at = self._work(helper, at + self._exp(DAY))
@@ -250,16 +223,13 @@ class ProtectionFlows(PassportFlows):
                 return at
             target, reason = other, self._pick(choices.TRANSFER_REASONS)
         at = self._next_action(case, at)
-        yield (
-            at,
-            case.holder,
-            CaseTransferred(
-                case_id=case.case_id,
-                office=case.holder,
-                to_office=target,
-                reason=reason,
-                officer_id=case.officer,
-            ),
+        transferred = CaseTransferred(
+            case_id=case.case_id,
+            office=case.holder,
+            to_office=target,
+            reason=reason,
+            officer_id=case.officer,
         )
+        yield Step(at, case.holder, transferred)
         case.holder = target
         return (yield from self._assign(case, at))

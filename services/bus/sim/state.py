@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from services.bus.models.base import EventModel
 from services.bus.models.common import Personal, Sex
@@ -12,8 +13,13 @@ from services.bus.sim.data import Country
 
 __all__ = ["Person", "SimulatedEvent", "Site", "Step"]
 
-Step = tuple[int, str, EventModel | None]
-"""(epoch milliseconds, source office code, event; None makes the step a timer)."""
+
+class Step(NamedTuple):
+    """One step of a life-cycle: when, who publishes it, and the event (None makes it a timer)."""
+
+    at: int  # epoch milliseconds
+    source: str  # office code
+    event: EventModel | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,149 @@
+"""Registry processor on one worker: throughput, and publish -> visible-in-HTTP-view latency at 1,000/s.
+
+Throughput: 20,000 events are on the domain topics before the worker starts; the clock runs from the
+worker's first answer until every observation is folded (both stages: intake and core).
+Latency: events published at a steady 1,000/s for 20 s; every 20th event that touches a citizen is
+tracked: the in-process model says which citizen and how many observations the record must then hold,
+and a poller asks the HTTP view until it does. Goal: >= 5,000 events/s per worker, p99 <= 250 ms.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.common import broker, print_table, write_result
+from services.bus.catalogue import create_topics
+from services.bus.events import BusEvent
+from services.bus.keys import citizen_key
+from services.bus.publisher import EventMeta, Publisher
+from services.bus.settings import BusSettings
+from services.bus.simulator import TrafficSimulator
+from services.registry.app import OBSERVATIONS
+from services.registry.pipeline import RegistryModel
+from tests.integration.registry_harness import RegistryWorker, end_offset_sum
+
+THROUGHPUT_EVENTS = 20_000
+RATE = 1_000
+SECONDS = 20
+SAMPLE_EVERY = 20
+
+
+def throughput(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
+    settings = BusSettings(bootstrap_servers=cluster_bootstrap, topic_prefix="tp.")
+    create_topics(settings)
+    sim = TrafficSimulator(7, start=datetime.now(UTC) - timedelta(days=120))
+    with Publisher(settings) as publisher:
+        publisher.publish_many(
+            (s.event, EventMeta(source=s.source, time=s.time)) for s in sim.next_batch(THROUGHPUT_EVENTS)
+        )
+    worker = RegistryWorker.create(settings, tmp / "tp")
+    worker.datadir.parent.mkdir(parents=True, exist_ok=True)
+    worker.start()
+    started = time.perf_counter()
+    try:
+        worker.wait_until(
+            lambda: (
+                (worker.get("/registry/stats") or {}).get("next_offset", -1)
+                >= end_offset_sum(settings, OBSERVATIONS)
+                > 0
+                and (worker.get("/registry/stats") or {}).get("observations", 0) > THROUGHPUT_EVENTS * 0.9
+            ),
+            600,
+            "the backlog",
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.stop()
+    return {
+        "events": THROUGHPUT_EVENTS,
+        "seconds": round(elapsed, 2),
+        "events_per_s": THROUGHPUT_EVENTS / elapsed,
+    }
+
+
+def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
+    settings = BusSettings(bootstrap_servers=cluster_bootstrap, topic_prefix="lat.")
+    create_topics(settings)
+    secret = settings.citizen_key.get_secret_value().encode()
+    model = RegistryModel(hasher=lambda v: citizen_key(v, secret))
+    worker = RegistryWorker.create(settings, tmp / "lat")
+    worker.datadir.parent.mkdir(parents=True, exist_ok=True)
+    worker.start()
+    sim = TrafficSimulator(8, start=datetime.now(UTC) - timedelta(days=120))
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def track(cid: str, want: int, sent_at: float) -> None:
+        deadline = sent_at + 10
+        while time.perf_counter() < deadline:
+            status, body = worker.post(
+                "/registry/lookup",
+                {"citizen_id": cid, "requested_by": "bench", "office": "kemlu-pusat", "purpose": "AUDIT"},
+            )
+            if status == 200 and body.get("observations", 0) >= want:
+                with lock:
+                    latencies.append(time.perf_counter() - sent_at)
+                return
+            time.sleep(0.005)
+
+    pool = ThreadPoolExecutor(max_workers=32)
+    try:
+        with Publisher(settings) as publisher:
+            tick = 0.05
+            per_tick = int(RATE * tick)
+            next_tick = time.perf_counter()
+            sent = 0
+            while sent < RATE * SECONDS:
+                batch = sim.next_batch(per_tick)
+                prepared = [
+                    publisher.prepare(s.event, EventMeta(source=s.source, time=s.time)) for s in batch
+                ]
+                publisher.send_prepared(prepared)
+                sent_at = time.perf_counter()
+                for o, s in zip(prepared, batch, strict=True):
+                    sent += 1
+                    res = model.apply_event(BusEvent(o.envelope, s.event, o.key.decode()))
+                    if res is None or res.citizen_id is None or sent % SAMPLE_EVERY:
+                        continue
+                    want = len(model.records[res.citizen_id].observations)
+                    pool.submit(track, res.citizen_id, want, sent_at)
+                next_tick += tick
+                time.sleep(max(0.0, next_tick - time.perf_counter()))
+        pool.shutdown(wait=True)
+    finally:
+        worker.stop()
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "rate": RATE,
+        "seconds": SECONDS,
+        "samples": len(latencies),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+    }
+
+
+def main() -> None:
+    with broker() as cluster, tempfile.TemporaryDirectory(prefix="bench-registry-") as tmp:
+        tp = throughput(cluster.bootstrap_servers, Path(tmp))
+        lat = latency(cluster.bootstrap_servers, Path(tmp))
+    print_table(
+        "registry benchmark (one worker)",
+        ["measure", "value", "goal"],
+        [
+            ["throughput, events/s", f"{tp['events_per_s']:,.0f}", ">= 5,000"],
+            [f"latency p50 at {RATE}/s, ms", lat["p50_ms"], ""],
+            [f"latency p99 at {RATE}/s, ms", lat["p99_ms"], "<= 250"],
+            ["latency max, ms", lat["max_ms"], ""],
+            ["latency samples", lat["samples"], ""],
+        ],
+    )
+    path = write_result("registry", {"throughput": tp, "latency": lat})
+    print(f"written to {path}")

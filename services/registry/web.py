@@ -1,0 +1,156 @@
+"""HTTP views of the registry, served by the worker (faust's aiohttp web server, on 127.0.0.1).
+
+A person is looked up by citizen id, or by NIK / passport number sent in a POST body (never in a URL,
+which access logs keep), hashed on the way in and never logged. Every lookup of a person is recorded on
+``registry.access``: who asked, from which office, when, which record, for what purpose.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.web import View
+
+from services.bus.models.registry import AccessPurpose, LookupKind, RecordAccessedModel
+from services.bus.offices import is_known_office
+from services.registry.app import ACCESS, RegistryService
+from services.registry.counting import TOTAL
+from services.registry.identifiers import nik_identifier, passport_identifier
+from services.registry.views import citizen_record_view
+
+STAFF_ID_MAX = 64
+
+
+class AccessError(ValueError):
+    """The request does not say who asks and why: refused before any record is read."""
+
+
+def who_asks(data: dict[str, Any]) -> tuple[str, str, AccessPurpose]:
+    requested_by = str(data.get("requested_by") or "").strip()
+    office = str(data.get("office") or "").strip()
+    if not requested_by or len(requested_by) > STAFF_ID_MAX:
+        raise AccessError("requested_by (the staff id of who asks) is required")
+    if not is_known_office(office):
+        raise AccessError("office must be a known office code")
+    try:
+        purpose = AccessPurpose(str(data.get("purpose") or ""))
+    except ValueError:
+        raise AccessError(f"purpose must be one of {', '.join(p.value for p in AccessPurpose)}") from None
+    return requested_by, office, purpose
+
+
+def register(service: RegistryService) -> None:
+    app = service.app
+
+    async def record_access(
+        requested_by: str, office: str, purpose: AccessPurpose, lookup: LookupKind, citizen_id: str | None
+    ) -> None:
+        from services.registry.agents import send_view
+
+        access = RecordAccessedModel(
+            access_id=str(uuid.uuid4()),
+            requested_by=requested_by,
+            office=office,
+            accessed_at=datetime.now(UTC),
+            citizen_id=citizen_id,
+            lookup=lookup,
+            purpose=purpose,
+            found=citizen_id is not None,
+        )
+        future = await send_view(service, service.topics[ACCESS], citizen_id or access.access_id, access)
+        await future
+
+    def current(citizen_id: str) -> dict[str, Any] | None:
+        record = service.model.records.get(citizen_id)
+        if record is None:
+            return None
+        view = citizen_record_view(citizen_id, record)
+        return view.model_dump(mode="json")
+
+    async def lookup(web: Any, data: dict[str, Any]) -> Any:
+        try:
+            requested_by, office, purpose = who_asks(data)
+        except AccessError as exc:
+            return web.json({"error": str(exc)}, status=400)
+        owner = service.model.state.owner
+        if data.get("citizen_id"):
+            kind, citizen_id = LookupKind.CITIZEN_ID, str(data["citizen_id"])
+        elif data.get("nik"):
+            kind = LookupKind.NIK
+            citizen_id = owner.get(nik_identifier(str(data["nik"]), service.hasher), "")
+        elif data.get("passport_number"):
+            kind = LookupKind.PASSPORT_NUMBER
+            citizen_id = owner.get(passport_identifier(str(data["passport_number"]), service.hasher), "")
+        else:
+            return web.json({"error": "give one of citizen_id, nik, passport_number"}, status=400)
+        found = current(citizen_id) if citizen_id else None
+        await record_access(requested_by, office, purpose, kind, citizen_id if found else None)
+        if found is None:
+            return web.json({"error": "no such citizen"}, status=404)
+        return web.json(found)
+
+    class Lookup(View):  # type: ignore[misc]
+        """POST /registry/lookup {nik | passport_number | citizen_id, requested_by, office, purpose}."""
+
+        async def post(self, request: Any) -> Any:
+            try:
+                data = await request.json()
+            except ValueError:
+                return self.json({"error": "body must be JSON"}, status=400)
+            if not isinstance(data, dict):
+                return self.json({"error": "body must be a JSON object"}, status=400)
+            return await lookup(self, data)
+
+    class Citizen(View):  # type: ignore[misc]
+        """GET /registry/citizens/{citizen_id}, with X-Requested-By, X-Office and X-Purpose headers."""
+
+        async def get(self, request: Any, citizen_id: str) -> Any:
+            headers = request.headers
+            data = {
+                "citizen_id": citizen_id,
+                "requested_by": headers.get("X-Requested-By"),
+                "office": headers.get("X-Office"),
+                "purpose": headers.get("X-Purpose"),
+            }
+            return await lookup(self, data)
+
+    async def candidates(web: Any, request: Any) -> Any:
+        """Candidate matches waiting for an officer: pseudonymous identifiers only."""
+        owner = service.model.state.owner
+        items = []
+        for cand in sorted(service.model.candidates.values(), key=lambda c: c.candidate_id):
+            items.append(
+                {
+                    "candidate_id": cand.candidate_id,
+                    "anchors": list(cand.anchors),
+                    "citizen_ids": [owner.get(anchor) for anchor in cand.anchors],
+                }
+            )
+        return web.json({"candidates": items})
+
+    async def counts(web: Any, request: Any) -> Any:
+        by_office: dict[str, int] = {}
+        by_country: dict[str, int] = {}
+        for key, value in service.counts.items():
+            if value and key.startswith("office:"):
+                by_office[key[7:]] = value
+            elif value and key.startswith("country:"):
+                by_country[key[8:]] = value
+        return web.json(
+            {
+                "abroad": service.counts.get(TOTAL, 0),
+                "by_office": dict(sorted(by_office.items())),
+                "by_country": dict(sorted(by_country.items())),
+            }
+        )
+
+    async def stats(web: Any, request: Any) -> Any:
+        return web.json({**service.stats, "citizens": len(service.model.records), "ready": service.index_ready})
+
+    app.page("/registry/lookup")(Lookup)
+    app.page("/registry/citizens/{citizen_id}")(Citizen)
+    app.page("/registry/candidates")(candidates)
+    app.page("/registry/counts")(counts)
+    app.page("/registry/stats")(stats)

@@ -1,0 +1,138 @@
+"""Running the registry worker as a real process against the test broker, and reading what it published."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from deploy.kafka.launcher import free_port
+from services.bus.codec import AvroCodec
+from services.bus.contracts import load_registry
+from services.bus.settings import BusSettings
+
+
+@dataclass
+class RegistryWorker:
+    """``python -m services registry worker`` with its own port and data directory."""
+
+    settings: BusSettings
+    datadir: Path
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def create(cls, settings: BusSettings, tmp: Path) -> RegistryWorker:
+        return cls(settings, tmp / "registry-data", free_port(), tmp / "registry.log")
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "BUS_BOOTSTRAP_SERVERS": self.settings.bootstrap_servers,
+            "BUS_TOPIC_PREFIX": self.settings.topic_prefix,
+            "BUS_PARTITIONS": str(self.settings.partitions),
+            "REGISTRY_WEB_PORT": str(self.port),
+            "REGISTRY_DATADIR": str(self.datadir),
+        }
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "services", "registry", "worker"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.wait_until(lambda: self.get("/registry/stats") is not None, 90, "the worker's HTTP views")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def get(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+                return json.loads(r.read())
+        except OSError:
+            return None
+
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def wait_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"registry worker exited ({self.process.returncode}):\n{self.tail()}")
+            if done():
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.tail()}")
+
+    def tail(self, lines: int = 60) -> str:
+        if not self.log.exists():
+            return ""
+        return "".join(self.log.read_text(errors="replace").splitlines(keepends=True)[-lines:])
+
+
+def read_views(settings: BusSettings, topic: str) -> dict[str, Any]:
+    """The latest decoded view per key on a view topic (what compaction converges to)."""
+    from services.bus.models import VIEW_MODELS
+
+    codec = AvroCodec(load_registry(settings.schemas_dir))
+    name = settings.topic(topic)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    latest: dict[str, Any] = {}
+    try:
+        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for messages in consumer.poll(timeout_ms=1000).values():
+                for m in messages:
+                    decoded = codec.decode(m.value)
+                    latest[m.key.decode()] = VIEW_MODELS[decoded.writer.fullname].from_avro(decoded.record)
+    finally:
+        consumer.close()
+    return latest
+
+
+def end_offset_sum(settings: BusSettings, topic: str) -> int:
+    name = settings.topic(topic)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        tps = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
+        return sum(consumer.end_offsets(tps).values())
+    finally:
+        consumer.close()
