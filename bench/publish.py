@@ -11,12 +11,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaProducer
-from services.bus.simulator import TrafficSimulator
 
 from bench.common import broker, print_table, write_result
 from services.bus.catalogue import create_topics
 from services.bus.publisher import EventMeta, Publisher, producer_config
 from services.bus.settings import BusSettings
+from services.bus.simulator import TrafficSimulator
 
 EVENTS = 20_000
 ROUNDS = 3

@@ -160,6 +160,7 @@ def registry_worker() -> None:
 
 @registry_app.command("get")
 def registry_get(
+    *,
     nik: Annotated[str | None, typer.Option(help="16-digit NIK (sent in a POST body, never logged)")] = None,
     passport: Annotated[str | None, typer.Option(help="Passport number")] = None,
     citizen_id: Annotated[str | None, typer.Option(help="Citizen id")] = None,

@@ -26,7 +26,7 @@ def office_ref_key(office: str, record_ref: str) -> str:
 
 
 def key_for(event: EventModel, secret: bytes) -> str:
-    """The aggregate id of an event: citizen key, application id or case id."""
+    """The aggregate id of an event: citizen key, application id, case id, or candidate / citizen id."""
     if event.TOPIC == "citizen":
         personal = getattr(event, "personal", None)
         nik = getattr(personal, "nik", None) if personal is not None else None
@@ -37,4 +37,7 @@ def key_for(event: EventModel, secret: bytes) -> str:
         return str(getattr(event, "application_id"))  # noqa: B009
     if event.TOPIC == "protection":
         return str(getattr(event, "case_id"))  # noqa: B009
+    if event.TOPIC == "registry.decisions":
+        # A match decision by its candidate, a split by the citizen it splits: one key, one order.
+        return str(getattr(event, "candidate_id", None) or getattr(event, "citizen_id"))  # noqa: B009
     raise ValueError(f"no key rule for topic {event.TOPIC}")

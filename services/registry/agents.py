@@ -1,4 +1,4 @@
-"""The registry's faust agents: ``intake`` (decode, observe, forward) and ``core`` (resolve, fold, publish)."""
+"""The registry's faust agents: ``intake`` (decode, observe, forward), ``core`` (resolve, fold, publish)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from services.registry.facts import Observation
 from services.registry.observation import observe
 from services.registry.resolution import Resolution
 from services.registry.store import decode_item, encode_item
-from services.registry.views import citizen_record_view, count_views, decision_from_event
+from services.registry.views import citizen_record_view, count_view, decision_from_event
 
 log = get_logger("registry")
 DOMAIN_TOPICS = ("citizen", "passport", "protection")
@@ -29,7 +29,9 @@ def register(service: RegistryService) -> None:
     app, settings, config = service.app, service.settings, service.config
     intake = Intake(app, settings, component="registry-intake")
     sources = app.topic(
-        *[settings.topic(t) for t in (*DOMAIN_TOPICS, DECISIONS)], key_serializer="raw", value_serializer="raw"
+        *[settings.topic(t) for t in (*DOMAIN_TOPICS, DECISIONS)],
+        key_serializer="raw",
+        value_serializer="raw",
     )
     observations = service.topics[OBSERVATIONS]
 
@@ -96,12 +98,12 @@ async def publish_changes(service: RegistryService, touched: set[str], moved: di
         changed_counts |= recount(cid, record, service.placed, service.counts)
         if record is None and cid not in moved:
             continue
-        view = citizen_record_view(cid, record, merged_into=None if record is not None else moved[cid])
-        futures.append(await send_view(service, service.topics["registry.citizens"], cid, view))
+        record_view = citizen_record_view(cid, record, merged_into=None if record is not None else moved[cid])
+        futures.append(await send_view(service, service.topics["registry.citizens"], cid, record_view))
     if changed_counts:
         now = datetime.now(UTC)
-        figures = {key: service.counts.get(key, 0) for key in changed_counts}
-        for key, view in count_views(figures, now):
+        for key in sorted(changed_counts):
+            view = count_view(key, service.counts.get(key, 0), now)
             futures.append(await send_view(service, service.topics["registry.counts"], key, view))
     for future in futures:
         await future
@@ -141,5 +143,3 @@ def read_items(service: RegistryService, upto: int) -> list[Observation | Decisi
     finally:
         consumer.close()
     return items
-
-

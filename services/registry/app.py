@@ -107,9 +107,7 @@ def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryS
     rocks = {"block_cache_size": 64 * 1024 * 1024, "block_cache_compressed_size": 16 * 1024 * 1024}
 
     def table(name: str) -> Any:
-        return app.Table(
-            name, partitions=1, key_serializer="json", value_serializer="json", options=dict(rocks)
-        )
+        return app.Table(name, partitions=1, options=dict(rocks))
 
     records = table("registry-records")
     secret = settings.citizen_key.get_secret_value().encode()

@@ -90,7 +90,9 @@ def decode_item(data: bytes) -> Observation | Decision:
     if kind == "observation":
         return Observation.from_dict(body["observation"])
     if kind == "split":
-        return Split(body["decision_id"], body["citizen_id"], frozenset(body["moved"]), frozenset(body["kept"]))
+        return Split(
+            body["decision_id"], body["citizen_id"], frozenset(body["moved"]), frozenset(body["kept"])
+        )
     anchors = (str(body["anchors"][0]), str(body["anchors"][1]))
     if kind == "confirm":
         return Confirm(body["decision_id"], body["candidate_id"], anchors)

@@ -91,7 +91,7 @@ def register(service: RegistryService) -> None:
             return web.json({"error": "no such citizen"}, status=404)
         return web.json(found)
 
-    class Lookup(View):  # type: ignore[misc]
+    class Lookup(View):
         """POST /registry/lookup {nik | passport_number | citizen_id, requested_by, office, purpose}."""
 
         async def post(self, request: Any) -> Any:
@@ -103,7 +103,7 @@ def register(service: RegistryService) -> None:
                 return self.json({"error": "body must be a JSON object"}, status=400)
             return await lookup(self, data)
 
-    class Citizen(View):  # type: ignore[misc]
+    class Citizen(View):
         """GET /registry/citizens/{citizen_id}, with X-Requested-By, X-Office and X-Purpose headers."""
 
         async def get(self, request: Any, citizen_id: str) -> Any:
@@ -147,7 +147,9 @@ def register(service: RegistryService) -> None:
         )
 
     async def stats(web: Any, request: Any) -> Any:
-        return web.json({**service.stats, "citizens": len(service.model.records), "ready": service.index_ready})
+        return web.json(
+            {**service.stats, "citizens": len(service.model.records), "ready": service.index_ready}
+        )
 
     app.page("/registry/lookup")(Lookup)
     app.page("/registry/citizens/{citizen_id}")(Citizen)

@@ -9,10 +9,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaConsumer, TopicPartition
-from services.bus.simulator import TrafficSimulator
 
 from services.bus.catalogue import create_topics
 from services.bus.settings import BusSettings
+from services.bus.simulator import TrafficSimulator
 
 BUS = [sys.executable, "-c", "from services.cli import main; main()"]
 

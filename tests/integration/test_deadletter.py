@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
-from services.bus.simulator import TrafficSimulator
 
 from services.bus.catalogue import create_topics
 from services.bus.codec import MAGIC
@@ -18,6 +17,7 @@ from services.bus.envelope import format_time
 from services.bus.publisher import EventMeta, Outgoing, Publisher, producer_config
 from services.bus.replay import read_deadletters, replay_deadletter
 from services.bus.settings import BusSettings
+from services.bus.simulator import TrafficSimulator
 
 
 def a_valid_outgoing(settings: BusSettings, seed: int = 1) -> Outgoing:

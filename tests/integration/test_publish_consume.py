@@ -6,13 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaConsumer, TopicPartition
-from services.bus.simulator import TrafficSimulator
 
 from services.bus.catalogue import create_topics
 from services.bus.consumer import BusConsumer
 from services.bus.events import BusEvent
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
+from services.bus.simulator import TrafficSimulator
 
 
 def consume(settings: BusSettings, topics: list[str], want: int, timeout: float = 60.0) -> list[BusEvent]:

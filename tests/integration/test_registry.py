@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from services.registry.views import citizen_record_view
 
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
@@ -16,6 +15,7 @@ from services.bus.settings import BusSettings
 from services.bus.simulator import TrafficSimulator
 from services.registry.app import CITIZENS, OBSERVATIONS
 from services.registry.pipeline import RegistryModel
+from services.registry.views import citizen_record_view
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum, read_views
 
 EVENTS = 10_000

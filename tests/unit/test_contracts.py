@@ -1,7 +1,8 @@
 """The Avro contracts in ``schemas/`` and the payload models agree, evolve compatibly and round-trip exactly.
 
-Everything is discovered from the files and ``EVENT_MODELS``: a new event or revision is covered without
-touching this module, except for one hand-built sample per model (a test fails until it is added).
+Everything is discovered from the files, ``EVENT_MODELS`` and ``VIEW_MODELS`` (the registry's views): a new
+event, view or revision is covered without touching this module, except for one hand-built sample per model
+(a test fails until it is added).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from services.bus.models import EVENT_MODELS
+from services.bus.keys import citizen_key
+from services.bus.models import EVENT_MODELS, VIEW_MODELS
 from services.bus.models.base import EventModel, format_validation_error
 from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
 from services.bus.models.common import Channel, Personal, Sex
@@ -62,6 +64,26 @@ from services.bus.models.protection import (
     HotlineCallReceived,
     Urgency,
 )
+from services.bus.models.registry import (
+    AccessPurpose,
+    CaseStatus,
+    CitizenPersonal,
+    CitizenRecordModel,
+    CitizenStatus,
+    CountDimension,
+    HeldPassport,
+    LookupKind,
+    MatchConfirmed,
+    MatchRejected,
+    OfficeCountModel,
+    ProtectionCase,
+    Provenance,
+    RecordAccessedModel,
+    RecordSplit,
+    Residence,
+    Stay,
+    ViewModel,
+)
 from services.bus.nik import generate_nik
 from services.bus.offices import all_offices
 
@@ -74,6 +96,8 @@ PRIMITIVES: dict[str, type] = {"string": str, "int": int, "long": int, "boolean"
 LOGICAL: dict[str, type] = {"date": date, "timestamp-millis": datetime}
 _FILE_NAME = re.compile(r"^(?P<name>[A-Z][A-Za-z0-9]*)\.(?P<revision>[1-9][0-9]*)\.avsc$")
 _MISSING = object()
+Model = EventModel | ViewModel
+ALL_MODELS: dict[str, type[Model]] = {**EVENT_MODELS, **VIEW_MODELS}
 
 
 # --- the contract files ---------------------------------------------------------------------------
@@ -276,6 +300,19 @@ def _assert_type_agrees(avro_type: Any, py_type: Any, where: str) -> None:
         assert issubclass(py_type, enum.StrEnum), f"{where}: an enum needs a StrEnum, not {py_type}"
         assert py_type.__name__ == avro_type["name"].rsplit(".", 1)[-1], where
         assert [member.value for member in py_type] == avro_type["symbols"], f"{where}: symbols differ"
+    elif isinstance(avro_type, dict) and avro_type["type"] == "array":
+        assert typing.get_origin(py_type) is tuple, f"{where}: an array needs a tuple, not {py_type}"
+        for item in (arg for arg in typing.get_args(py_type) if arg is not Ellipsis):
+            item_type, optional = _unwrap(item)
+            assert not optional, f"{where}: array items are never null"
+            _assert_type_agrees(avro_type["items"], item_type, f"{where}[]")
+    elif isinstance(avro_type, dict) and avro_type["type"] == "map":
+        assert typing.get_origin(py_type) is dict, f"{where}: a map needs a dict, not {py_type}"
+        key_type, value_type = typing.get_args(py_type)
+        assert _unwrap(key_type) == (str, False), f"{where}: map keys are strings"
+        item_type, optional = _unwrap(value_type)
+        assert not optional, f"{where}: map values are never null"
+        _assert_type_agrees(avro_type["values"], item_type, f"{where}{{}}")
     elif isinstance(avro_type, dict) and "logicalType" in avro_type:
         assert py_type is LOGICAL[avro_type["logicalType"]], (
             f"{where}: {avro_type['logicalType']} vs {py_type}"
@@ -289,9 +326,16 @@ def _assert_type_agrees(avro_type: Any, py_type: Any, where: str) -> None:
         assert py_type is PRIMITIVES[avro_type], f"{where}: Avro {avro_type} vs {py_type}"
 
 
-def _assert_record_agrees(record: dict[str, Any], model: type[BaseModel], where: str) -> None:
-    """Same field names in the same order, same optionality and defaults, same types, recursively."""
-    assert model.__name__ == record["name"].rsplit(".", 1)[-1], f"{where}: model {model.__name__}"
+def _assert_record_agrees(
+    record: dict[str, Any], model: type[BaseModel], where: str, *, suffix: str = ""
+) -> None:
+    """Same field names in the same order, same optionality and defaults, same types, recursively.
+
+    ``suffix``: a top-level view model is named ``<Name>Model``, so it does not clash with the registry's
+    own ``CitizenRecord``; nested types keep the contract's names exactly.
+    """
+    expected = record["name"].rsplit(".", 1)[-1] + suffix
+    assert model.__name__ == expected, f"{where}: model {model.__name__}"
     avro_fields = record["fields"]
     assert list(model.model_fields) == [f["name"] for f in avro_fields], f"{where}: field names/order differ"
     for avro_field in avro_fields:
@@ -314,9 +358,12 @@ def _assert_record_agrees(record: dict[str, Any], model: type[BaseModel], where:
 
 
 def _plain(value: Any) -> Iterator[Any]:
-    """Every leaf of a to_avro() result."""
+    """Every leaf of a to_avro() result (arrays must leave as lists)."""
     if isinstance(value, dict):
         for item in value.values():
+            yield from _plain(item)
+    elif isinstance(value, list):
+        for item in value:
             yield from _plain(item)
     else:
         yield value
@@ -512,14 +559,105 @@ def _samples() -> list[EventModel]:
             case_id="case-2025-0001", office=pwni, outcome=CaseOutcome.REPATRIATED, officer_id=OFFICER
         ),
         CaseReopened(case_id="case-2025-0001", office=pwni, reason="new-evidence", officer_id=OFFICER),
+        MatchConfirmed(
+            decision_id="dec-0123456789abcdef0123",
+            candidate_id=CANDIDATE,
+            anchors=(NIK_ID, "ref:kjri-new-york:NY-2024-9"),
+            office=pwni,
+            reason="same-photo",
+            officer_id=OFFICER,
+        ),
+        MatchRejected(
+            decision_id="dec-3210fedcba9876543210",
+            candidate_id=CANDIDATE,
+            anchors=("ref:kjri-new-york:NY-2024-9", "ref:kbri-washington:WAS-2024-00017"),
+            office=office,
+            reason="different-parents",
+            officer_id=OFFICER,
+        ),
+        RecordSplit(
+            decision_id="b1946ac9-2d0c-4d2f-9a55-7e2b3f6c1a01",
+            citizen_id=CITIZEN,
+            merge_id="mrg-00112233445566778899",
+            moved=(PASSPORT_ID,),
+            kept=(NIK_ID, "app:app-7f3a", "case:case-2025-0001"),
+            office=pwni,
+            reason="mistyped-passport-number",
+            officer_id=OFFICER,
+        ),
     ]
 
 
-SAMPLES = _samples()
-SAMPLE: dict[type[EventModel], Any] = {type(event): event for event in SAMPLES}
+CITIZEN = "cit-0123456789abcdef0123"
+CANDIDATE = "cand-0123456789abcdef0123"
+NIK_ID = "nik:" + citizen_key(NIK_F, b"contract-test-key")
+PASSPORT_ID = "passport:" + citizen_key("X1234567", b"contract-test-key")
+WHEN = datetime(2025, 6, 2, 9, 30, 15, 123000, tzinfo=UTC)
 
 
-def _round_trip(event: EventModel) -> None:
+def _view_samples() -> list[ViewModel]:
+    """One hand-built view per view model, optional fields and collections filled."""
+    office = "kbri-washington"
+    seen = Provenance(source=office, office=office, event_id="evt-1", time=WHEN)
+    return [
+        CitizenRecordModel(
+            citizen_id=CITIZEN,
+            merged_into=None,
+            status=CitizenStatus.ABROAD,
+            residence=Residence(country="US", city="Washington", office=office),
+            personal=CitizenPersonal(
+                **FULL_PERSON.model_dump(exclude={"passport_number", "notes"}),
+                passports=(
+                    HeldPassport(number="E7654321", event_id="evt-5"),
+                    HeldPassport(
+                        number="X1234567",
+                        issuing_office="ditjen-imigrasi",
+                        issue_date=date(2025, 6, 20),
+                        expiry_date=date(2035, 6, 20),
+                        event_id="evt-4",
+                    ),
+                ),
+            ),
+            provenance={"status": seen, "residence.city": seen, "personal.nik": seen},
+            stays=(
+                Stay(
+                    office=office,
+                    country="US",
+                    city="Washington",
+                    arrival_date=date(2024, 1, 15),
+                    office_record_ref="WAS-2024-00017",
+                    event_id="evt-1",
+                ),
+            ),
+            cases=(
+                ProtectionCase(case_id="case-2025-0001", status=CaseStatus.OPEN, office="ptri-geneva"),
+                ProtectionCase(case_id="case-2025-0002", status=None, office=None),
+            ),
+            open_cases=("case-2025-0001",),
+            offices=(office, "kjri-new-york", "ptri-geneva"),
+            first_seen=WHEN - timedelta(days=400),
+            updated_at=WHEN,
+            observations=7,
+        ),
+        OfficeCountModel(dimension=CountDimension.OFFICE, key=office, citizens=2**40, as_of=WHEN),
+        RecordAccessedModel(
+            access_id="5f0c8a52-3e4b-4d6e-9f1a-2b3c4d5e6f70",
+            requested_by=OFFICER,
+            office=office,
+            accessed_at=WHEN,
+            citizen_id=CITIZEN,
+            lookup=LookupKind.NIK,
+            purpose=AccessPurpose.CITIZEN_PROTECTION,
+            found=True,
+        ),
+    ]
+
+
+SAMPLES: list[Model] = [*_samples(), *_view_samples()]
+SAMPLE: dict[type[Model], Any] = {type(event): event for event in SAMPLES}
+
+
+def _round_trip(event: Model) -> None:
     """to_avro -> write -> read -> from_avro gives the event back, and re-writing gives the same bytes."""
     schema = LATEST[event.SCHEMA].parsed
     first = _write(schema, event.to_avro())
@@ -574,17 +712,31 @@ class TestContractFiles:
 
     @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.label)
     def test_personal_data_lives_only_in_the_personal_field(self, contract: Contract) -> None:
-        """Personal appears only as the top-level field 'personal', and no other field reuses its names."""
-        event = contract.expanded
-        for avro_field in event["fields"]:
+        """Personal data is in the one top-level field 'personal' (an event's is a Personal, a view's may be
+        its own record); no field outside it, at any depth, reuses a Personal field name; an event nests no
+        other record."""
+        record = contract.expanded
+        is_view = contract.fullname in VIEW_MODELS
+        outside = [f for f in record["fields"] if f["name"] != "personal"]
+        for avro_field in record["fields"]:
             branches = avro_field["type"] if isinstance(avro_field["type"], list) else [avro_field["type"]]
-            is_personal = any(isinstance(b, dict) and b.get("name") == PERSONAL for b in branches)
-            assert is_personal == (avro_field["name"] == "personal"), avro_field["name"]
-            assert avro_field["name"] not in PERSONAL_FIELDS, f"{avro_field['name']} belongs in personal"
-        nested = [
-            d["name"] for f in event["fields"] for d in _definitions(f["type"]) if d["type"] == "record"
+            records = [b["name"] for b in branches if isinstance(b, dict) and b.get("type") == "record"]
+            if avro_field["name"] == "personal":
+                assert records == [PERSONAL] or (is_view and len(records) == 1), records
+            else:
+                assert PERSONAL not in records, f"{avro_field['name']} holds a Personal"
+        names = [f["name"] for f in outside] + [
+            nested["name"]
+            for f in outside
+            for d in _definitions(f["type"])
+            if d["type"] == "record"
+            for nested in d["fields"]
         ]
-        assert set(nested) <= {PERSONAL}
+        assert not set(names) & PERSONAL_FIELDS, "these belong in personal"
+        nested_records = {
+            d["name"] for f in outside for d in _definitions(f["type"]) if d["type"] == "record"
+        }
+        assert is_view or not nested_records, f"an event nests no record but Personal: {nested_records}"
 
 
 # --- (b) shared named types -----------------------------------------------------------------------
@@ -620,19 +772,29 @@ class TestSharedTypes:
 
 class TestModelsMirrorContracts:
     def test_one_model_per_full_name(self) -> None:
-        """EVENT_MODELS has exactly one model per contract full name, registered under its SCHEMA."""
-        assert sorted(EVENT_MODELS) == sorted(LATEST)
-        assert all(name == model.SCHEMA for name, model in EVENT_MODELS.items())
+        """EVENT_MODELS and VIEW_MODELS together have exactly one model per contract full name, registered
+        under its SCHEMA; no contract is both an event and a view."""
+        assert not EVENT_MODELS.keys() & VIEW_MODELS.keys()
+        assert sorted(ALL_MODELS) == sorted(LATEST)
+        assert all(name == model.SCHEMA for name, model in ALL_MODELS.items())
+
+    def test_views_are_not_events(self) -> None:
+        """A view model is no EventModel, so the bus never accepts one from a producer as an event."""
+        assert VIEW_MODELS
+        assert not any(issubclass(model, EventModel) for model in VIEW_MODELS.values())
 
     @pytest.mark.parametrize("fullname", sorted(LATEST))
     def test_topic_is_the_domain(self, fullname: str) -> None:
-        """TOPIC is the domain part of the full name (citizen, passport, protection)."""
-        assert fullname.split(".")[-3] == EVENT_MODELS[fullname].TOPIC
+        """TOPIC is the domain part of the full name (citizen, passport, protection), or a topic of that
+        domain (registry.decisions, registry.citizens, ...)."""
+        assert ALL_MODELS[fullname].TOPIC.split(".")[0] == fullname.split(".")[-3]
 
     @pytest.mark.parametrize("fullname", sorted(LATEST))
     def test_model_agrees_with_latest_revision(self, fullname: str) -> None:
-        """Field names/order, optionality, null defaults, enum symbols, dates and nested Personal agree."""
-        _assert_record_agrees(LATEST[fullname].expanded, EVENT_MODELS[fullname], fullname)
+        """Field names/order, optionality, null defaults, enum symbols, dates, arrays, maps and nested
+        records agree (a top-level view model is named <Name>Model)."""
+        suffix = "Model" if fullname in VIEW_MODELS else ""
+        _assert_record_agrees(LATEST[fullname].expanded, ALL_MODELS[fullname], fullname, suffix=suffix)
 
 
 # --- (d) revisions stay compatible ----------------------------------------------------------------
@@ -669,17 +831,18 @@ class TestRevisions:
 class TestRoundTrip:
     def test_a_sample_per_model(self) -> None:
         """The hand-built samples cover every model exactly once."""
-        assert sorted(event.SCHEMA for event in SAMPLES) == sorted(EVENT_MODELS)
+        assert sorted(event.SCHEMA for event in SAMPLES) == sorted(ALL_MODELS)
 
     @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
-    def test_round_trip_is_exact(self, event: EventModel) -> None:
+    def test_round_trip_is_exact(self, event: Model) -> None:
         """to_avro -> schemaless_writer -> schemaless_reader -> from_avro is lossless and bytes are stable."""
         _round_trip(event)
 
     @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
-    def test_to_avro_holds_only_plain_values(self, event: EventModel) -> None:
-        """Enums leave as plain str symbols, so any Avro writer (not just fastavro) accepts the record."""
-        assert not any(isinstance(leaf, enum.Enum) for leaf in _plain(event.to_avro()))
+    def test_to_avro_holds_only_plain_values(self, event: Model) -> None:
+        """Enums leave as plain str symbols, arrays as lists, records as dicts, so any Avro writer (not
+        just fastavro) accepts the record."""
+        assert not any(isinstance(leaf, enum.Enum | tuple | BaseModel) for leaf in _plain(event.to_avro()))
 
 
 # --- (f) property-based round trips ---------------------------------------------------------------

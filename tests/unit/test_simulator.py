@@ -91,8 +91,12 @@ class TestValidity:
             assert model.from_avro(item.event.to_avro()) == item.event
 
     def test_all_event_types_occur(self, long_stream: list[SimulatedEvent]) -> None:
-        """A long run exercises every event type of every topic."""
-        assert {type(item.event) for item in long_stream} == set(EVENT_MODELS.values())
+        """A long run exercises every event type of every domain topic (officers' registry decisions are
+        not traffic the simulator makes)."""
+        domain = {
+            model for model in EVENT_MODELS.values() if model.TOPIC in {"citizen", "passport", "protection"}
+        }
+        assert {type(item.event) for item in long_stream} == domain
 
     def test_times_are_utc_and_after_start(self, stream: list[SimulatedEvent]) -> None:
         """Event times are tz-aware UTC and never before the simulation start."""

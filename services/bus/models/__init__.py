@@ -1,12 +1,22 @@
-"""Pydantic models of every bus event payload, one per Avro contract full name (latest revision)."""
+"""Pydantic models of every Avro contract (latest revision): event payloads, and the registry's views."""
 
 from __future__ import annotations
 
-from services.bus.models import citizen, passport, protection
+from services.bus.models import citizen, passport, protection, registry
 from services.bus.models.base import EventModel, format_validation_error
 from services.bus.models.common import Channel, Personal, Sex
+from services.bus.models.registry_fields import ViewModel
 
-__all__ = ["EVENT_MODELS", "Channel", "EventModel", "Personal", "Sex", "format_validation_error"]
+__all__ = [
+    "EVENT_MODELS",
+    "VIEW_MODELS",
+    "Channel",
+    "EventModel",
+    "Personal",
+    "Sex",
+    "ViewModel",
+    "format_validation_error",
+]
 
 _MODELS: tuple[type[EventModel], ...] = (
     citizen.StayReported,
@@ -30,7 +40,17 @@ _MODELS: tuple[type[EventModel], ...] = (
     protection.CaseEscalated,
     protection.CaseClosed,
     protection.CaseReopened,
+    registry.MatchConfirmed,
+    registry.MatchRejected,
+    registry.RecordSplit,
 )
 
 #: Avro full name -> payload model: how a decoded record (or a ``ce_type`` header) finds its model.
 EVENT_MODELS: dict[str, type[EventModel]] = {model.SCHEMA: model for model in _MODELS}
+
+#: Avro full name -> model of a view the registry publishes (golden record, figures, access log): not
+#: events, so ``services.bus.events`` never accepts one from a producer.
+VIEW_MODELS: dict[str, type[ViewModel]] = {
+    model.SCHEMA: model
+    for model in (registry.CitizenRecordModel, registry.OfficeCountModel, registry.RecordAccessedModel)
+}
