@@ -24,8 +24,8 @@ from services.bus.keys import citizen_key
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
 from services.bus.simulator import TrafficSimulator
-from services.registry.app import OBSERVATIONS
 from services.registry.pipeline import RegistryModel
+from services.registry.topics import OBSERVATIONS
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum
 
 THROUGHPUT_EVENTS = 20_000

@@ -8,17 +8,10 @@ At-least-once processing: every update is made idempotent by event id in the pur
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import faust
 
-from services.bus.contracts import load_registry
-from services.bus.deadletter import deadletter_headers
-from services.bus.decoder import EventDecoder, RawRecord
-from services.bus.errors import BusError
-from services.bus.events import BusEvent
 from services.bus.logs import get_logger
-from services.bus.metrics import EVENTS_CONSUMED, EVENTS_DEADLETTERED
 from services.bus.settings import BusSettings
 
 log = get_logger("processor")
@@ -55,57 +48,3 @@ def make_app(
         table_cleanup_interval=3600.0,
         loghandlers=[],
     )
-
-
-def raw_from_faust(message: Any) -> RawRecord:
-    """Adapt faust's Message (timestamp in seconds) to the RawRecord every decoder takes."""
-    headers = message.headers or []
-    if isinstance(headers, dict):
-        headers = list(headers.items())
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp=int(message.timestamp * 1000),
-        key=message.key,
-        value=message.value,
-        headers=[(k, v) for k, v in headers],
-    )
-
-
-class Intake:
-    """Decodes what a processor reads; refused records are dead-lettered and counted, never dropped."""
-
-    def __init__(self, app: faust.App, settings: BusSettings, component: str) -> None:
-        self.decoder = EventDecoder(settings, load_registry(settings.schemas_dir))
-        self.deadletter = app.topic(
-            settings.topic(settings.deadletter_topic), key_serializer="raw", value_serializer="raw"
-        )
-        self.component = component
-
-    async def accept(self, message: Any) -> BusEvent | None:
-        raw = raw_from_faust(message)
-        try:
-            event = self.decoder.decode(raw)
-        except BusError as exc:
-            await self.refuse(raw, exc)
-            return None
-        EVENTS_CONSUMED.labels(raw.topic, event.type).inc()
-        return event
-
-    async def refuse(self, raw: RawRecord, error: BusError) -> None:
-        """Send to bus.deadletter and wait for the broker's acknowledgement."""
-        fut = await self.deadletter.send(
-            key=raw.key, value=raw.value, headers=deadletter_headers(raw, error, self.component)
-        )
-        await fut
-        EVENTS_DEADLETTERED.labels(raw.topic, error.reason, self.component).inc()
-        log.warning(
-            "deadlettered",
-            topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
-            reason=error.reason,
-            detail=error.message,
-            event_id=raw.header("ce_id"),
-        )

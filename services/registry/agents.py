@@ -1,4 +1,10 @@
-"""The registry's faust agents: ``intake`` (decode, observe, forward), ``core`` (resolve, fold, publish)."""
+"""The registry's faust agent ``core``: resolve, fold, publish, store; exactly once in effect on its state.
+
+Its state holds "every item before ``progress`` applied" (``services.registry.store``), so the agent does
+not depend on the consumer's committed offset being right: what is below ``progress`` is skipped, a gap
+above it (faust skips messages fetched before a rebalance) is read straight from the topic. Views are
+published and acknowledged before the batch is stored: a crash in between publishes them again, the same.
+"""
 
 from __future__ import annotations
 
@@ -10,66 +16,61 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from services.bus.envelope import Envelope
-from services.bus.faustapp import Intake
 from services.bus.logs import get_logger
-from services.registry.app import DECISIONS, OBSERVATIONS, RegistryService
+from services.registry.app import RegistryService
 from services.registry.counting import recount
-from services.registry.decisions import Decision
-from services.registry.facts import Observation
-from services.registry.observation import observe
+from services.registry.index import ResolverState
+from services.registry.items import Item, decode_item
 from services.registry.resolution import Resolution
-from services.registry.store import decode_item, encode_item
-from services.registry.views import citizen_record_view, count_view, decision_from_event
+from services.registry.topics import CITIZENS, COUNTS, OBSERVATIONS
+from services.registry.views import citizen_record_view, count_view
 
 log = get_logger("registry")
-DOMAIN_TOPICS = ("citizen", "passport", "protection")
 
 
 def register(service: RegistryService) -> None:
-    app, settings, config = service.app, service.settings, service.config
-    intake = Intake(app, settings, component="registry-intake")
-    sources = app.topic(
-        *[settings.topic(t) for t in (*DOMAIN_TOPICS, DECISIONS)],
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    observations = service.topics[OBSERVATIONS]
-
-    async def intake_agent(stream: Any) -> AsyncIterator[None]:
-        async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            for event in events:
-                accepted = await intake.accept(event.message)
-                if accepted is None:
-                    continue
-                item: Observation | Decision | None
-                if accepted.payload.TOPIC == DECISIONS:
-                    item = decision_from_event(accepted.payload)
-                else:
-                    item = observe(accepted, hasher=service.hasher)
-                if item is not None:
-                    await observations.send(key=accepted.id.encode(), value=encode_item(item))
-            yield None
+    app, config = service.app, service.config
 
     async def core_agent(stream: Any) -> AsyncIterator[None]:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            if not service.index_ready:
-                await restore_index(service, events[0].message.offset)
-            touched: set[str] = set()
-            moved: dict[str, str] = {}
-            for event in events:
-                item = decode_item(event.message.value)
-                if isinstance(item, Observation):
-                    resolution = service.model.apply_observation(item)
-                    service.stats["observations"] += 1
-                else:
-                    resolution = service.model.apply_decision(item)
-                note_changes(resolution, touched, moved)
-            await publish_changes(service, touched, moved)
-            service.stats["next_offset"] = events[-1].message.offset + 1
+            try:
+                await apply_batch(service, [(e.message.offset, e.message.value) for e in events])
+            except Exception:
+                # The index may hold part of the batch: forget both, rebuild from what is stored.
+                service.store.discard()
+                service.model.state = ResolverState()
+                service.index_ready = False
+                raise
             yield None
 
-    app.agent(sources, name="registry-intake")(intake_agent)
-    app.agent(observations, name="registry-core")(core_agent)
+    app.agent(service.topics[OBSERVATIONS], name="registry-core")(core_agent)
+
+
+async def apply_batch(service: RegistryService, batch: list[tuple[int, bytes]]) -> None:
+    """Apply the items of ``batch`` (offset, value) not yet in the store, publish the changes, store them."""
+    first = batch[0][0]
+    if not service.index_ready:
+        await restore_index(service)
+    progress = service.store.progress
+    items: list[Item] = []
+    if first > progress:
+        missed = await asyncio.to_thread(read_items, service, progress, first)
+        log.warning("gap_filled", start=progress, end=first, items=len(missed))
+        service.stats["gaps_filled"] += 1
+        items.extend(item for _, item in missed)
+    items.extend(decode_item(value) for offset, value in batch if offset >= progress)
+    end = max(progress, batch[-1][0] + 1)
+    if not items:
+        return
+    touched: set[str] = set()
+    moved: dict[str, str] = {}
+    for item in items:
+        resolution = service.model.apply_item(item)
+        service.stats["observations"] += 1
+        note_changes(resolution, touched, moved)
+    await publish_changes(service, touched, moved)
+    service.store.commit(end)
+    service.stats["next_offset"] = end
 
 
 def note_changes(resolution: Resolution, touched: set[str], moved: dict[str, str]) -> None:
@@ -91,55 +92,59 @@ def note_changes(resolution: Resolution, touched: set[str], moved: dict[str, str
 async def publish_changes(service: RegistryService, touched: set[str], moved: dict[str, str]) -> None:
     """Send the new state of every touched citizen and the figures that changed; wait for the acks."""
     records = service.model.records
+    store = service.store
     changed_counts: set[str] = set()
     futures = []
     for cid in sorted(touched | moved.keys()):
         record = records.get(cid)
-        changed_counts |= recount(cid, record, service.placed, service.counts)
+        changed_counts |= recount(cid, record, store.placed, store.counts)
         if record is None and cid not in moved:
             continue
         record_view = citizen_record_view(cid, record, merged_into=None if record is not None else moved[cid])
-        futures.append(await send_view(service, service.topics["registry.citizens"], cid, record_view))
-    if changed_counts:
-        now = datetime.now(UTC)
-        for key in sorted(changed_counts):
-            view = count_view(key, service.counts.get(key, 0), now)
-            futures.append(await send_view(service, service.topics["registry.counts"], key, view))
+        futures.append(await send_view(service, service.topics[CITIZENS], cid, record_view))
+    now = datetime.now(UTC)
+    for key in sorted(changed_counts):
+        view = count_view(key, store.counts.get(key, 0), now)
+        futures.append(await send_view(service, service.topics[COUNTS], key, view))
     for future in futures:
         await future
     service.stats["records_published"] += len(futures)
 
 
 async def send_view(service: RegistryService, topic: Any, key: str, view: Any) -> Any:
+    """Send one view now (not attached to the current event's commit); the caller awaits the ack."""
     contract = service.codec.registry.latest(view.SCHEMA)
     envelope = Envelope.new(
         source=service.config.source, type=view.SCHEMA, dataschema=contract.dataschema, subject=key
     )
     value = service.codec.encode(view.SCHEMA, view.to_avro())
-    return await topic.send(key=key.encode(), value=value, headers=envelope.to_headers())
+    return await topic.send(key=key.encode(), value=value, headers=envelope.to_headers(), force=True)
 
 
-async def restore_index(service: RegistryService, upto: int) -> None:
-    """Rebuild the resolver's in-memory index from ``registry.observations`` offsets [0, upto)."""
-    if upto > 0:
-        items = await asyncio.to_thread(read_items, service, upto)
-        service.model.restore_index(items)
-        log.info("index_restored", items=len(items), upto=upto)
+async def restore_index(service: RegistryService) -> None:
+    """Rebuild the resolver's in-memory index from the items the store already holds, [0, progress)."""
+    progress = service.store.progress
+    if progress > 0:
+        items = await asyncio.to_thread(read_items, service, 0, progress)
+        service.model.restore_index(item for _, item in items)
+        log.info("index_restored", items=len(items), upto=progress)
+    service.stats["next_offset"] = progress
     service.index_ready = True
 
 
-def read_items(service: RegistryService, upto: int) -> list[Observation | Decision]:
+def read_items(service: RegistryService, start: int, end: int) -> list[tuple[int, Item]]:
+    """Items of ``registry.observations`` at offsets [start, end), read directly from the topic."""
     settings = service.settings
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     tp = TopicPartition(settings.topic(OBSERVATIONS), 0)
-    items: list[Observation | Decision] = []
+    items: list[tuple[int, Item]] = []
     try:
         consumer.assign([tp])
-        consumer.seek(tp, 0)
-        while consumer.position(tp) < upto:
+        consumer.seek(tp, start)
+        while consumer.position(tp) < end:
             for message in consumer.poll(timeout_ms=1000, max_records=5000).get(tp, []):
-                if message.offset < upto:
-                    items.append(decode_item(message.value))
+                if start <= message.offset < end:
+                    items.append((message.offset, decode_item(message.value)))
     finally:
         consumer.close()
     return items

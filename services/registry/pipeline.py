@@ -82,6 +82,12 @@ class RegistryModel:
         self._records[cid] = apply(self._records.get(cid), obs, cid)
         return resolution
 
+    def apply_item(self, item: Observation | Decision) -> Resolution:
+        """Apply what the resolver topic carries: an observation or an officer decision."""
+        if isinstance(item, Observation):
+            return self.apply_observation(item)
+        return self.apply_decision(item)
+
     def apply_decision(self, decision: Decision) -> Resolution:
         """Apply an officer decision and move records accordingly."""
         _, resolution = decide(self.state, decision)

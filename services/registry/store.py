@@ -1,26 +1,96 @@
-"""Storage shapes of the registry processor: records in a disk-backed table, items on the resolver topic.
+"""The registry worker's state on disk: records, placements, figures and how far it has applied, in rocksdict.
 
-Records live in a rocksdict-backed faust table (so memory does not grow with the number of citizens),
-behind a small cache of decoded records for the citizens being worked on.
+One database, one atomic write per batch: the records, each citizen's counted residence, the figures and
+the offset of ``registry.observations`` up to which all of that holds are written together. So after any
+crash (SIGKILL, power loss) the state on disk is exactly "every item before ``progress`` applied", whatever
+the consumer's committed offset says; the worker skips what is below it and reads what it missed.
+Memory does not grow with the number of citizens: reads go to disk behind a small cache of decoded records.
+Losing the disk loses nothing: the worker rebuilds from ``registry.observations``, which is kept forever.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterator, MutableMapping
-from typing import Any
+from collections.abc import Callable, Iterator, MutableMapping
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
-from services.registry.decisions import Confirm, Decision, Reject, Split
-from services.registry.facts import Observation
+from rocksdict import Options, Rdict, WriteBatch
+
 from services.registry.record import CitizenRecord, from_dict, to_dict
 
+V = TypeVar("V")
+_PROGRESS = b"m:progress"
+_RECORDS = b"m:records"
+_DELETED = None
 
-class StoredRecords(MutableMapping[str, CitizenRecord]):
-    """CitizenRecords over a table of their JSON-able stored form, with an LRU of decoded records."""
 
-    def __init__(self, table: MutableMapping[str, Any], cache_size: int = 20_000) -> None:
-        self.table = table
+class Column(MutableMapping[str, V], Generic[V]):
+    """The keys under one prefix; writes wait in ``pending`` until the store commits the batch."""
+
+    def __init__(
+        self, db: Rdict, prefix: bytes, encode: Callable[[V], bytes], decode: Callable[[bytes], V]
+    ) -> None:
+        self.db = db
+        self.prefix = prefix
+        self.encode = encode
+        self.decode = decode
+        self.pending: dict[str, bytes | None] = {}
+
+    def _raw(self, key: str) -> bytes | None:
+        if key in self.pending:
+            return self.pending[key]
+        value: bytes | None = self.db.get(self.prefix + key.encode())
+        return value
+
+    def __getitem__(self, key: str) -> V:
+        raw = self._raw(key)
+        if raw is None:
+            raise KeyError(key)
+        return self.decode(raw)
+
+    def __setitem__(self, key: str, value: V) -> None:
+        self.pending[key] = self.encode(value)
+
+    def __delitem__(self, key: str) -> None:
+        if self._raw(key) is None:
+            raise KeyError(key)
+        self.pending[key] = _DELETED
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._raw(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        """Stored keys in order, as the pending batch leaves them (a full scan: for tests and tools)."""
+        keys = {key for key, raw in self.pending.items() if raw is not None}
+        for raw_key in self.db.keys(from_key=self.prefix):
+            if not isinstance(raw_key, bytes) or not raw_key.startswith(self.prefix):
+                break
+            key = raw_key[len(self.prefix) :].decode()
+            if self.pending.get(key, b"") is not _DELETED:
+                keys.add(key)
+        return iter(sorted(keys))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def write_to(self, batch: WriteBatch) -> None:
+        for key, raw in self.pending.items():
+            if raw is None:
+                batch.delete(self.prefix + key.encode())
+            else:
+                batch.put(self.prefix + key.encode(), raw)
+
+    def discard(self) -> None:
+        self.pending.clear()
+
+
+class RecordColumn(Column[CitizenRecord]):
+    """Citizen records, with an LRU of decoded records for the citizens being worked on."""
+
+    def __init__(self, db: Rdict, cache_size: int) -> None:
+        super().__init__(db, b"r:", _encode_record, _decode_record)
         self.cache: OrderedDict[str, CitizenRecord] = OrderedDict()
         self.cache_size = cache_size
 
@@ -37,65 +107,75 @@ class StoredRecords(MutableMapping[str, CitizenRecord]):
         if cached is not None:
             self.cache.move_to_end(key)
             return cached
-        stored = self.table.get(key)
-        if stored is None:
-            raise KeyError(key)
-        record = from_dict(stored)
+        record = super().__getitem__(key)
         self._remember(key, record)
         return record
 
     def __setitem__(self, key: str, record: CitizenRecord) -> None:
-        self.table[key] = to_dict(record)
+        super().__setitem__(key, record)
         self._remember(key, record)
 
     def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
         self.cache.pop(key, None)
-        del self.table[key]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.cache or key in self.table
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self.table.keys()))
-
-    def __len__(self) -> int:
-        return len(self.table)
+    def discard(self) -> None:
+        super().discard()
+        self.cache.clear()
 
 
-def encode_item(item: Observation | Decision) -> bytes:
-    """An observation or an officer decision as it travels on ``registry.observations``."""
-    if isinstance(item, Observation):
-        body: dict[str, Any] = {"kind": "observation", "observation": item.to_dict()}
-    elif isinstance(item, Split):
-        body = {
-            "kind": "split",
-            "decision_id": item.decision_id,
-            "citizen_id": item.citizen_id,
-            "moved": sorted(item.moved),
-            "kept": sorted(item.kept),
-        }
-    else:
-        body = {
-            "kind": "confirm" if isinstance(item, Confirm) else "reject",
-            "decision_id": item.decision_id,
-            "candidate_id": item.candidate_id,
-            "anchors": list(item.anchors),
-        }
-    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+class RegistryStore:
+    """Opens (or creates) the worker's database under ``path``."""
 
+    def __init__(self, path: Path, *, cache_size: int = 20_000) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self.db = Rdict(str(path / "registry.rocksdb"), options=options)
+        self.records = RecordColumn(self.db, cache_size)
+        self.placed: Column[str] = Column(self.db, b"p:", str.encode, bytes.decode)
+        self.counts: Column[int] = Column(self.db, b"c:", lambda n: str(n).encode(), int)
+        self._columns: tuple[Column[Any], ...] = (self.records, self.placed, self.counts)
 
-def decode_item(data: bytes) -> Observation | Decision:
-    body = json.loads(data)
-    kind = body["kind"]
-    if kind == "observation":
-        return Observation.from_dict(body["observation"])
-    if kind == "split":
-        return Split(
-            body["decision_id"], body["citizen_id"], frozenset(body["moved"]), frozenset(body["kept"])
+    @property
+    def progress(self) -> int:
+        """Every item of ``registry.observations`` before this offset is applied in the stored state."""
+        raw = self.db.get(_PROGRESS)
+        return 0 if raw is None else int(raw)
+
+    @property
+    def record_count(self) -> int:
+        """How many citizen records are stored (kept with each batch, so no scan is needed)."""
+        raw = self.db.get(_RECORDS)
+        return 0 if raw is None else int(raw)
+
+    def commit(self, progress: int) -> None:
+        """Write the pending changes of every column and the new progress in one atomic batch."""
+        batch = WriteBatch(raw_mode=True)
+        for column in self._columns:
+            column.write_to(batch)
+        added = sum(
+            (raw is not None) - (self.db.get(self.records.prefix + key.encode()) is not None)
+            for key, raw in self.records.pending.items()
         )
-    anchors = (str(body["anchors"][0]), str(body["anchors"][1]))
-    if kind == "confirm":
-        return Confirm(body["decision_id"], body["candidate_id"], anchors)
-    if kind == "reject":
-        return Reject(body["decision_id"], body["candidate_id"], anchors)
-    raise ValueError(f"unknown registry item kind {kind!r}")
+        batch.put(_RECORDS, str(self.record_count + added).encode())
+        batch.put(_PROGRESS, str(progress).encode())
+        self.db.write(batch)
+        for column in self._columns:
+            column.pending.clear()
+
+    def discard(self) -> None:
+        """Forget a batch that was not committed (its items will be applied again)."""
+        for column in self._columns:
+            column.discard()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _encode_record(record: CitizenRecord) -> bytes:
+    return json.dumps(to_dict(record), separators=(",", ":"), sort_keys=True).encode()
+
+
+def _decode_record(raw: bytes) -> CitizenRecord:
+    return from_dict(json.loads(raw))

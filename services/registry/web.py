@@ -15,9 +15,10 @@ from faust.web import View
 
 from services.bus.models.registry import AccessPurpose, LookupKind, RecordAccessedModel
 from services.bus.offices import is_known_office
-from services.registry.app import ACCESS, RegistryService
+from services.registry.app import RegistryService
 from services.registry.counting import TOTAL
 from services.registry.identifiers import nik_identifier, passport_identifier
+from services.registry.topics import ACCESS
 from services.registry.views import citizen_record_view
 
 STAFF_ID_MAX = 64
@@ -133,14 +134,14 @@ def register(service: RegistryService) -> None:
     async def counts(web: Any, request: Any) -> Any:
         by_office: dict[str, int] = {}
         by_country: dict[str, int] = {}
-        for key, value in service.counts.items():
+        for key, value in service.store.counts.items():
             if value and key.startswith("office:"):
                 by_office[key[7:]] = value
             elif value and key.startswith("country:"):
                 by_country[key[8:]] = value
         return web.json(
             {
-                "abroad": service.counts.get(TOTAL, 0),
+                "abroad": service.store.counts.get(TOTAL, 0),
                 "by_office": dict(sorted(by_office.items())),
                 "by_country": dict(sorted(by_country.items())),
             }
@@ -148,7 +149,7 @@ def register(service: RegistryService) -> None:
 
     async def stats(web: Any, request: Any) -> Any:
         return web.json(
-            {**service.stats, "citizens": len(service.model.records), "ready": service.index_ready}
+            {**service.stats, "citizens": service.store.record_count, "ready": service.index_ready}
         )
 
     app.page("/registry/lookup")(Lookup)

@@ -13,8 +13,8 @@ from services.bus.keys import citizen_key
 from services.bus.publisher import EventMeta, Outgoing, Publisher
 from services.bus.settings import BusSettings
 from services.bus.simulator import TrafficSimulator
-from services.registry.app import CITIZENS, OBSERVATIONS
 from services.registry.pipeline import RegistryModel
+from services.registry.topics import CITIZENS, OBSERVATIONS
 from services.registry.views import citizen_record_view
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum, read_views
 
