@@ -195,6 +195,19 @@ def registry_candidates() -> None:
     typer.echo(RegistryClient.render(RegistryClient.from_env().get("/registry/candidates")))
 
 
+@registry_app.command("sample")
+def registry_sample(
+    offices: Annotated[int, typer.Option(help="Seen at at least this many offices")] = 2,
+    limit: Annotated[int, typer.Option("--max", help="At most this many ids")] = 5,
+) -> None:
+    """Citizen ids (never personal data) of records merged from events of several offices."""
+    from services.registry.client import RegistryClient
+
+    result = RegistryClient.from_env().get(f"/registry/sample?offices={offices}&max={limit}")
+    for citizen_id in result["citizen_ids"]:
+        typer.echo(citizen_id)
+
+
 @registry_app.command("counts")
 def registry_counts() -> None:
     """Citizens abroad per office and per country (absolute figures)."""

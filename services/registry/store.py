@@ -61,15 +61,17 @@ class Column(MutableMapping[str, V], Generic[V]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self._raw(key) is not None
 
+    def scan(self) -> Iterator[str]:
+        """Committed keys in order, lazily (the pending batch is not seen)."""
+        for raw_key in self.db.keys(from_key=self.prefix):
+            if not isinstance(raw_key, bytes) or not raw_key.startswith(self.prefix):
+                return
+            yield raw_key[len(self.prefix) :].decode()
+
     def __iter__(self) -> Iterator[str]:
         """Stored keys in order, as the pending batch leaves them (a full scan: for tests and tools)."""
         keys = {key for key, raw in self.pending.items() if raw is not None}
-        for raw_key in self.db.keys(from_key=self.prefix):
-            if not isinstance(raw_key, bytes) or not raw_key.startswith(self.prefix):
-                break
-            key = raw_key[len(self.prefix) :].decode()
-            if self.pending.get(key, b"") is not _DELETED:
-                keys.add(key)
+        keys.update(key for key in self.scan() if self.pending.get(key, b"") is not _DELETED)
         return iter(sorted(keys))
 
     def __len__(self) -> int:

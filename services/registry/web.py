@@ -22,6 +22,8 @@ from services.registry.topics import ACCESS
 from services.registry.views import citizen_record_view
 
 STAFF_ID_MAX = 64
+SAMPLE_MAX = 100
+SAMPLE_SCAN = 100_000
 
 
 class AccessError(ValueError):
@@ -40,6 +42,34 @@ def who_asks(data: dict[str, Any]) -> tuple[str, str, AccessPurpose]:
     except ValueError:
         raise AccessError(f"purpose must be one of {', '.join(p.value for p in AccessPurpose)}") from None
     return requested_by, office, purpose
+
+
+def figures(service: RegistryService) -> dict[str, Any]:
+    """Citizens abroad in total, per office and per country, as stored with the last batch."""
+    by_office: dict[str, int] = {}
+    by_country: dict[str, int] = {}
+    for key, value in service.store.counts.items():
+        if value and key.startswith("office:"):
+            by_office[key.removeprefix("office:")] = value
+        elif value and key.startswith("country:"):
+            by_country[key.removeprefix("country:")] = value
+    return {
+        "abroad": service.store.counts.get(TOTAL, 0),
+        "by_office": dict(sorted(by_office.items())),
+        "by_country": dict(sorted(by_country.items())),
+    }
+
+
+def multi_office(service: RegistryService, offices: int, limit: int) -> list[str]:
+    """Up to ``limit`` citizen ids whose record has events from ``offices`` offices or more (bounded scan)."""
+    found: list[str] = []
+    for scanned, cid in enumerate(service.store.records.scan()):
+        record = service.model.records.get(cid)
+        if record is not None and len({o.office for o in record.observations.values()}) >= offices:
+            found.append(cid)
+        if len(found) >= limit or scanned >= SAMPLE_SCAN:
+            break
+    return found
 
 
 def register(service: RegistryService) -> None:
@@ -132,20 +162,16 @@ def register(service: RegistryService) -> None:
         return web.json({"candidates": items})
 
     async def counts(web: Any, request: Any) -> Any:
-        by_office: dict[str, int] = {}
-        by_country: dict[str, int] = {}
-        for key, value in service.store.counts.items():
-            if value and key.startswith("office:"):
-                by_office[key[7:]] = value
-            elif value and key.startswith("country:"):
-                by_country[key[8:]] = value
-        return web.json(
-            {
-                "abroad": service.store.counts.get(TOTAL, 0),
-                "by_office": dict(sorted(by_office.items())),
-                "by_country": dict(sorted(by_country.items())),
-            }
-        )
+        return web.json(figures(service))
+
+    async def sample(web: Any, request: Any) -> Any:
+        """Citizen ids (no personal data) whose record has events from at least ``offices`` offices."""
+        try:
+            want = int(request.query.get("offices", "2"))
+            limit = min(int(request.query.get("max", "10")), SAMPLE_MAX)
+        except ValueError:
+            return web.json({"error": "offices and max must be whole numbers"}, status=400)
+        return web.json({"citizen_ids": multi_office(service, want, limit)})
 
     async def stats(web: Any, request: Any) -> Any:
         return web.json(
@@ -157,3 +183,4 @@ def register(service: RegistryService) -> None:
     app.page("/registry/candidates")(candidates)
     app.page("/registry/counts")(counts)
     app.page("/registry/stats")(stats)
+    app.page("/registry/sample")(sample)

@@ -6,16 +6,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
 from services.bus.keys import citizen_key
-from services.bus.publisher import EventMeta, Outgoing, Publisher
+from services.bus.publisher import EventMeta, Outgoing, Publisher, producer_config
+from services.bus.replay import read_deadletters
 from services.bus.settings import BusSettings
 from services.bus.simulator import TrafficSimulator
 from services.registry.pipeline import RegistryModel
 from services.registry.topics import CITIZENS, OBSERVATIONS
 from services.registry.views import citizen_record_view
+from tests.integration.bad_input import bad_records
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum, read_views
 
 EVENTS = 10_000
@@ -49,10 +52,12 @@ def wait_for_all(worker: RegistryWorker, settings: BusSettings, observed: int, t
     worker.wait_until(caught_up, timeout, f"{observed} observations to be folded")
 
 
-def assert_views_equal_model(worker: RegistryWorker, settings: BusSettings, model: RegistryModel) -> None:
+def assert_views_equal_model(
+    worker: RegistryWorker, settings: BusSettings, model: RegistryModel, at_least: int = 1000
+) -> None:
     views = read_views(settings, CITIZENS)
     records = model.records
-    assert len(records) > 1000
+    assert len(records) > at_least
     for cid, record in records.items():
         assert views[cid] == citizen_record_view(cid, record), cid
     for cid, view in views.items():
@@ -121,3 +126,34 @@ class TestLiveRegistry:
         worker.start()
         wait_for_all(worker, bus_settings, observed)
         assert_views_equal_model(worker, bus_settings, model)
+
+    def test_bad_input_is_deadlettered_and_the_worker_goes_on(
+        self, worker: RegistryWorker, bus_settings: BusSettings
+    ) -> None:
+        """Garbage, an unknown fingerprint, a truncated body, a missing header, an unknown office and a future
+        time, mixed into a stream of valid events: each lands in bus.deadletter with its reason and the
+        registry intake as the component; the worker does not crash and the registry equals the pure fold
+        over the valid events alone."""
+        outgoing, model, observed = simulated(bus_settings, 600, seed=303)
+        bad = bad_records(outgoing[0])
+        producer = KafkaProducer(**producer_config(bus_settings))
+        offsets = {}
+        for reason, (value, headers) in bad.items():
+            meta = producer.send(outgoing[0].topic, value, key=outgoing[0].key, headers=headers).get(30)
+            offsets[reason] = meta.offset
+        producer.close()
+        send(bus_settings, outgoing)
+        wait_for_all(worker, bus_settings, observed)
+        assert_views_equal_model(worker, bus_settings, model, at_least=100)
+        letters = {d.original_offset: d for d in read_deadletters(bus_settings, limit=100)}
+        assert {letters[offset].reason for offset in offsets.values()} == {
+            "MALFORMED",
+            "UNKNOWN_SCHEMA",
+            "INVALID_ENVELOPE",
+            "UNKNOWN_SOURCE",
+            "FUTURE_EVENT",
+        }
+        assert {d.component for d in letters.values()} == {"registry-intake"}
+        assert len(letters) == len(bad)
+        assert worker.process is not None
+        assert worker.process.poll() is None
