@@ -33,6 +33,7 @@ __all__ = [
     "ReasonCode",
     "Sex",
     "SlotTime",
+    "matching",
 ]
 
 AVRO_INT_MAX = 2**31 - 1
@@ -41,7 +42,7 @@ AVRO_LONG_MAX = 2**63 - 1
 _LATEST_UTC_OFFSET = timedelta(hours=14)
 
 
-def _matching(pattern: str, message: str) -> AfterValidator:
+def matching(pattern: str, message: str) -> AfterValidator:
     """A validator requiring a full match of ``pattern``; ``message`` never quotes the value."""
     compiled = re.compile(pattern)
 
@@ -72,18 +73,18 @@ def _check_not_future(value: date) -> date:
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 Nik = Annotated[str, AfterValidator(_check_nik)]
-Phone = Annotated[str, _matching(r"\+[1-9][0-9]{6,14}", "phone must be E.164: '+' and 7 to 15 digits")]
+Phone = Annotated[str, matching(r"\+[1-9][0-9]{6,14}", "phone must be E.164: '+' and 7 to 15 digits")]
 CountryCode = Annotated[
-    str, _matching(r"[A-Z]{2}", "country must be an ISO 3166-1 alpha-2 code (2 upper-case letters)")
+    str, matching(r"[A-Z]{2}", "country must be an ISO 3166-1 alpha-2 code (2 upper-case letters)")
 ]
 CurrencyCode = Annotated[
-    str, _matching(r"[A-Z]{3}", "currency must be an ISO 4217 code (3 upper-case letters)")
+    str, matching(r"[A-Z]{3}", "currency must be an ISO 4217 code (3 upper-case letters)")
 ]
 OfficeCode = Annotated[str, AfterValidator(_check_office)]
-SlotTime = Annotated[str, _matching(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", "time must be HH:MM (24-hour clock)")]
+SlotTime = Annotated[str, matching(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", "time must be HH:MM (24-hour clock)")]
 ReasonCode = Annotated[
     str,
-    _matching(
+    matching(
         r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}",
         "reason must be a code: letters, digits, '.', '_', ':', '-', no spaces, at most 64 characters",
     ),

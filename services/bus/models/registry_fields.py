@@ -8,14 +8,13 @@ refused, and the message names the rule, never the value.
 from __future__ import annotations
 
 import enum
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, Field
 
 from services.bus.models.base import ContractModel
-from services.bus.models.common import AVRO_LONG_MAX
+from services.bus.models.common import AVRO_LONG_MAX, matching
 
 __all__ = [
     "NAMESPACE",
@@ -34,18 +33,6 @@ __all__ = [
 NAMESPACE = "id.go.kemlu.bus.registry.v1"
 
 
-def _pattern(regex: str, message: str) -> AfterValidator:
-    """A full-match rule whose message names the rule, never the value."""
-    compiled = re.compile(regex)
-
-    def check(value: str) -> str:
-        if compiled.fullmatch(value) is None:
-            raise ValueError(message)
-        return value
-
-    return AfterValidator(check)
-
-
 def _utc_millis(value: datetime) -> datetime:
     """Aware UTC at millisecond precision: what timestamp-millis keeps, so a round trip is exact."""
     if value.tzinfo is None:
@@ -55,18 +42,18 @@ def _utc_millis(value: datetime) -> datetime:
 
 Identifier = Annotated[
     str,
-    _pattern(
+    matching(
         r"(?:nik|passport):[0-9a-f]{64}|(?:ref|app|case):.+",
         "identifier must be pseudonymous: 'nik:' or 'passport:' and a 64-hex-digit HMAC, "
         "or 'ref:', 'app:', 'case:' and an id",
     ),
 ]
-CitizenId = Annotated[str, _pattern(r"cit-[0-9a-f]{20}", "citizen id must be 'cit-' and 20 hex digits")]
-CandidateId = Annotated[str, _pattern(r"cand-[0-9a-f]{20}", "candidate id must be 'cand-' and 20 hex digits")]
-MergeId = Annotated[str, _pattern(r"mrg-[0-9a-f]{20}", "merge id must be 'mrg-' and 20 hex digits")]
+CitizenId = Annotated[str, matching(r"cit-[0-9a-f]{20}", "citizen id must be 'cit-' and 20 hex digits")]
+CandidateId = Annotated[str, matching(r"cand-[0-9a-f]{20}", "candidate id must be 'cand-' and 20 hex digits")]
+MergeId = Annotated[str, matching(r"mrg-[0-9a-f]{20}", "merge id must be 'mrg-' and 20 hex digits")]
 DecisionId = Annotated[
     str,
-    _pattern(
+    matching(
         r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}",
         "decision id must be a code: letters, digits, '.', '_', ':', '-', at most 64 characters",
     ),
