@@ -1,24 +1,31 @@
 """The registry's faust agent ``core``: resolve, fold, publish, store; exactly once in effect on its state.
 
-Its state holds "every item before ``progress`` applied" (``services.registry.store``), so the agent does
-not depend on the consumer's committed offset being right: what is below ``progress`` is skipped, a gap
-above it (faust skips messages fetched before a rebalance) is read straight from the topic. Views are
-published and acknowledged before the batch is stored: a crash in between publishes them again, the same.
+Its state holds "every item before ``progress`` applied" (``services.registry.store``), so the core does
+not depend on the consumer's committed offset or on the order faust hands messages over: items below
+``progress`` are skipped, and whenever a batch does not continue exactly at ``progress`` (a gap left by
+messages faust skipped after a rebalance, a first start on an existing topic) the core reads the missing
+range straight from the topic. On start it catches up to the topic's end before anything arrives. Views
+are published and acknowledged before a chunk is stored: a crash in between publishes them again, the same.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
 from services.bus.envelope import Envelope
 from services.bus.logs import get_logger
+from services.registry import metrics
 from services.registry.app import RegistryService
 from services.registry.counting import recount
+from services.registry.decisions import DecisionConflict
+from services.registry.facts import Observation
 from services.registry.index import ResolverState
 from services.registry.items import Item, decode_item
 from services.registry.resolution import Resolution
@@ -26,6 +33,9 @@ from services.registry.topics import CITIZENS, COUNTS, OBSERVATIONS
 from services.registry.views import citizen_record_view, count_view
 
 log = get_logger("registry")
+READ_CHUNK = 5_000
+"""Items read from the topic and applied at a time when catching up, so memory stays bounded."""
+READ_STALL_SECONDS = 60.0
 
 
 def register(service: RegistryService) -> None:
@@ -33,44 +43,85 @@ def register(service: RegistryService) -> None:
 
     async def core_agent(stream: Any) -> AsyncIterator[None]:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            try:
-                await apply_batch(service, [(e.message.offset, e.message.value) for e in events])
-            except Exception:
-                # The index may hold part of the batch: forget both, rebuild from what is stored.
-                service.store.discard()
-                service.model.state = ResolverState()
-                service.index_ready = False
-                raise
+            batch = [(e.message.offset, e.message.value) for e in events]
+            await guarded(service, partial(apply_batch, service, batch))
             yield None
 
+    async def catch_up_on_start() -> None:
+        await guarded(service, partial(catch_up, service))
+
     app.agent(service.topics[OBSERVATIONS], name="registry-core")(core_agent)
+    app.task(catch_up_on_start)
 
 
-async def apply_batch(service: RegistryService, batch: list[tuple[int, bytes]]) -> None:
-    """Apply the items of ``batch`` (offset, value) not yet in the store, publish the changes, store them."""
-    first = batch[0][0]
+async def guarded(service: RegistryService, work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` alone; if it fails or is cancelled midway, forget the unstored state and rebuild it."""
+    async with service.lock:
+        try:
+            await work()
+        except BaseException:
+            service.store.discard()
+            service.model.state = ResolverState()
+            service.index_ready = False
+            raise
+
+
+async def apply_batch(service: RegistryService, batch: list[tuple[int, bytes | None]]) -> None:
+    """Apply what ``batch`` (offset, value) adds to the store; read from the topic where it does not fit."""
     if not service.index_ready:
         await restore_index(service)
     progress = service.store.progress
-    items: list[Item] = []
-    if first > progress:
-        missed = await asyncio.to_thread(read_items, service, progress, first)
-        log.warning("gap_filled", start=progress, end=first, items=len(missed))
-        service.stats["gaps_filled"] += 1
-        items.extend(item for _, item in missed)
-    items.extend(decode_item(value) for offset, value in batch if offset >= progress)
-    end = max(progress, batch[-1][0] + 1)
-    if not items:
+    fresh = sorted((offset, value) for offset, value in batch if offset >= progress)
+    if not fresh:
         return
-    touched: set[str] = set()
-    moved: dict[str, str] = {}
-    for item in items:
-        resolution = service.model.apply_item(item)
-        service.stats["observations"] += 1
-        note_changes(resolution, touched, moved)
-    await publish_changes(service, touched, moved)
-    service.store.commit(end)
-    service.stats["next_offset"] = end
+    offsets = [offset for offset, _ in fresh]
+    if offsets == list(range(progress, progress + len(fresh))):
+        await apply_items(service, [(offset, decode_item(value or b"")) for offset, value in fresh])
+        return
+    log.warning("gap_filled", start=progress, end=offsets[-1] + 1, batch=len(fresh))
+    metrics.GAPS_FILLED.inc()
+    service.stats["gaps_filled"] += 1
+    await catch_up(service, end=offsets[-1] + 1)
+
+
+async def catch_up(service: RegistryService, end: int | None = None) -> None:
+    """Apply the topic's items from ``progress`` to ``end`` (default: the topic's end), a chunk at a time."""
+    if not service.index_ready:
+        await restore_index(service)
+    if end is None:
+        end = await asyncio.to_thread(end_offset, service)
+    while (progress := service.store.progress) < end:
+        chunk = await asyncio.to_thread(read_items, service, progress, min(end, progress + READ_CHUNK))
+        await apply_items(service, chunk)
+
+
+async def apply_items(service: RegistryService, items: list[tuple[int, Item]]) -> None:
+    """Fold, publish and store ``items`` (consecutive offsets) in chunks of the batch size."""
+    size = service.config.batch_size
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        began = time.perf_counter()
+        touched: set[str] = set()
+        moved: dict[str, str] = {}
+        for _, item in chunk:
+            try:
+                resolution = service.model.apply_item(item)
+            except DecisionConflict:
+                metrics.DECISION_CONFLICTS.inc()
+                log.warning("decision_refused", decision_id=getattr(item, "decision_id", None))
+                continue
+            kind = "observation" if isinstance(item, Observation) else "decision"
+            metrics.ITEMS_APPLIED.labels(kind).inc()
+            service.stats["observations"] += 1
+            note_changes(resolution, touched, moved)
+        await publish_changes(service, touched, moved)
+        progress = chunk[-1][0] + 1
+        service.store.commit(progress)
+        service.stats["next_offset"] = progress
+        metrics.PROGRESS.set(progress)
+        metrics.CITIZENS.set(service.store.record_count)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - began)
+        await asyncio.sleep(0)  # let the web views and the consumer's heartbeats run between chunks
 
 
 def note_changes(resolution: Resolution, touched: set[str], moved: dict[str, str]) -> None:
@@ -122,29 +173,58 @@ async def send_view(service: RegistryService, topic: Any, key: str, view: Any) -
 
 
 async def restore_index(service: RegistryService) -> None:
-    """Rebuild the resolver's in-memory index from the items the store already holds, [0, progress)."""
+    """Rebuild the resolver's in-memory index from the items the store already holds, [0, progress).
+
+    Runs in a thread so the web views (which answer 503 meanwhile) and heartbeats go on; the lock keeps
+    every other writer out.
+    """
     progress = service.store.progress
-    if progress > 0:
-        items = await asyncio.to_thread(read_items, service, 0, progress)
-        service.model.restore_index(item for _, item in items)
-        log.info("index_restored", items=len(items), upto=progress)
+    restored = await asyncio.to_thread(restore_range, service, progress)
+    log.info("index_restored", items=restored, upto=progress)
     service.stats["next_offset"] = progress
     service.index_ready = True
 
 
-def read_items(service: RegistryService, start: int, end: int) -> list[tuple[int, Item]]:
-    """Items of ``registry.observations`` at offsets [start, end), read directly from the topic."""
+def restore_range(service: RegistryService, end: int) -> int:
+    restored = 0
+    for start in range(0, end, READ_CHUNK):
+        chunk = read_items(service, start, min(end, start + READ_CHUNK))
+        service.model.restore_index(item for _, item in chunk)
+        restored += len(chunk)
+    return restored
+
+
+def end_offset(service: RegistryService) -> int:
     settings = service.settings
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    try:
+        tp = TopicPartition(settings.topic(OBSERVATIONS), 0)
+        return int(consumer.end_offsets([tp])[tp])
+    finally:
+        consumer.close()
+
+
+def read_items(service: RegistryService, start: int, end: int) -> list[tuple[int, Item]]:
+    """Items of ``registry.observations`` at offsets [start, end), every one of them, or an error."""
+    settings = service.settings
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, auto_offset_reset="none"
+    )
     tp = TopicPartition(settings.topic(OBSERVATIONS), 0)
     items: list[tuple[int, Item]] = []
     try:
         consumer.assign([tp])
         consumer.seek(tp, start)
+        deadline = time.monotonic() + READ_STALL_SECONDS
         while consumer.position(tp) < end:
-            for message in consumer.poll(timeout_ms=1000, max_records=5000).get(tp, []):
-                if start <= message.offset < end:
-                    items.append((message.offset, decode_item(message.value)))
+            messages = consumer.poll(timeout_ms=1000, max_records=READ_CHUNK).get(tp, [])
+            items.extend((m.offset, decode_item(m.value)) for m in messages if start <= m.offset < end)
+            if messages:
+                deadline = time.monotonic() + READ_STALL_SECONDS
+            elif time.monotonic() > deadline:
+                raise RuntimeError(f"{tp.topic} stalled at {consumer.position(tp)} reading [{start}, {end})")
     finally:
         consumer.close()
+    if [offset for offset, _ in items] != list(range(start, end)):
+        raise RuntimeError(f"{tp.topic} is missing offsets in [{start}, {end}): truncated or recreated?")
     return items

@@ -16,6 +16,7 @@ stored progress. Both stages call the same pure functions as the audit replay an
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,8 @@ class RegistryService:
     codec: AvroCodec
     topics: dict[str, Any]
     index_ready: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the core changes state: one batch, one catch-up or one restore at a time."""
     stats: dict[str, int] = field(
         default_factory=lambda: {
             "observations": 0,

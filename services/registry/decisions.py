@@ -12,7 +12,21 @@ from dataclasses import dataclass
 
 from services.registry.resolution import Candidate, Merge, short_hash
 
-__all__ = ["Confirm", "Decision", "Reject", "Split", "confirm", "reject", "split_merge", "split_sides"]
+__all__ = [
+    "Confirm",
+    "Decision",
+    "DecisionConflict",
+    "Reject",
+    "Split",
+    "confirm",
+    "reject",
+    "split_merge",
+    "split_sides",
+]
+
+
+class DecisionConflict(ValueError):
+    """A decision id already used for a different decision: the later one is refused, never applied."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 
 from kafka import KafkaProducer
 
@@ -71,15 +72,18 @@ class RegistryIntake(threading.Thread):
     def _loop(self) -> None:
         settings = self.settings
         target = settings.topic(OBSERVATIONS)
-        producer = KafkaProducer(**producer_config(settings))
-        consumer = BusConsumer(
-            SOURCES,
-            group_id=f"{settings.topic_prefix}{settings.client_id}-registry-intake",
-            component="registry-intake",
-            settings=settings,
-            max_poll_records=self.config.batch_size,
-        )
-        try:
+        with ExitStack() as clients:
+            producer = KafkaProducer(**producer_config(settings))
+            clients.callback(producer.close, ACK_TIMEOUT)
+            consumer = clients.enter_context(
+                BusConsumer(
+                    SOURCES,
+                    group_id=f"{settings.topic_prefix}{settings.client_id}-registry-intake",
+                    component="registry-intake",
+                    settings=settings,
+                    max_poll_records=self.config.batch_size,
+                )
+            )
             while not self.stopping.is_set():
                 events = consumer.poll(timeout_ms=200, max_records=self.config.batch_size)
                 futures = []
@@ -92,6 +96,3 @@ class RegistryIntake(threading.Thread):
                     future.get(ACK_TIMEOUT)  # raises if the broker refused one: nothing is committed then
                 consumer.commit()
                 self.forwarded += len(futures)
-        finally:
-            consumer.close()
-            producer.close(ACK_TIMEOUT)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from services.registry.candidates import refresh_candidates
-from services.registry.decisions import Confirm, Decision, Reject, Split, split_sides
+from services.registry.decisions import Confirm, Decision, DecisionConflict, Reject, Split, split_sides
 from services.registry.facts import Observation
 from services.registry.identifiers import kind_of
 from services.registry.index import Link, ResolverState
@@ -90,12 +90,12 @@ def _unite(
 def decide(state: ResolverState, decision: Decision) -> tuple[ResolverState, Resolution]:
     """Apply an officer decision; decisions form a set, so a repeated decision id changes nothing.
 
-    Raises ValueError if the decision id was already used for a different decision.
+    Raises DecisionConflict if the decision id was already used for a different decision.
     """
     existing = state.decisions.get(decision.decision_id)
     if existing is not None:
         if existing != decision:
-            raise ValueError(f"decision id {decision.decision_id} is already used for another decision")
+            raise DecisionConflict(f"decision id {decision.decision_id} is already used for another decision")
         return state, Resolution(citizen_id=None, duplicate=True)
     state.decisions[decision.decision_id] = decision
     if isinstance(decision, Confirm):

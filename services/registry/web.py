@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from faust.web import View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.bus.models.registry import AccessPurpose, LookupKind, RecordAccessedModel
 from services.bus.offices import is_known_office
@@ -23,6 +24,7 @@ from services.registry.views import citizen_record_view
 
 STAFF_ID_MAX = 64
 SAMPLE_MAX = 100
+NOT_READY = "the registry is rebuilding its index; try again shortly"
 SAMPLE_SCAN = 100_000
 
 
@@ -73,6 +75,12 @@ def multi_office(service: RegistryService, offices: int, limit: int) -> list[str
 
 
 def register(service: RegistryService) -> None:
+    """Every HTTP view of the worker: person lookups (recorded), then figures, candidates and health."""
+    register_lookups(service)
+    register_figures(service)
+
+
+def register_lookups(service: RegistryService) -> None:
     app = service.app
 
     async def record_access(
@@ -101,6 +109,8 @@ def register(service: RegistryService) -> None:
         return view.model_dump(mode="json")
 
     async def lookup(web: Any, data: dict[str, Any]) -> Any:
+        if not service.index_ready:
+            return web.json({"error": NOT_READY}, status=503)
         try:
             requested_by, office, purpose = who_asks(data)
         except AccessError as exc:
@@ -147,8 +157,17 @@ def register(service: RegistryService) -> None:
             }
             return await lookup(self, data)
 
+    app.page("/registry/lookup")(Lookup)
+    app.page("/registry/citizens/{citizen_id}")(Citizen)
+
+
+def register_figures(service: RegistryService) -> None:
+    app = service.app
+
     async def candidates(web: Any, request: Any) -> Any:
         """Candidate matches waiting for an officer: pseudonymous identifiers only."""
+        if not service.index_ready:
+            return web.json({"error": NOT_READY}, status=503)
         owner = service.model.state.owner
         items = []
         for cand in sorted(service.model.candidates.values(), key=lambda c: c.candidate_id):
@@ -178,9 +197,13 @@ def register(service: RegistryService) -> None:
             {**service.stats, "citizens": service.store.record_count, "ready": service.index_ready}
         )
 
-    app.page("/registry/lookup")(Lookup)
-    app.page("/registry/citizens/{citizen_id}")(Citizen)
     app.page("/registry/candidates")(candidates)
     app.page("/registry/counts")(counts)
     app.page("/registry/stats")(stats)
     app.page("/registry/sample")(sample)
+
+    async def prometheus(web: Any, request: Any) -> Any:
+        """Prometheus text exposition of the worker's metrics (no personal data in any label)."""
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    app.page("/metrics")(prometheus)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,3 +158,38 @@ class TestLiveRegistry:
         assert len(letters) == len(bad)
         assert worker.process is not None
         assert worker.process.poll() is None
+
+    def test_a_lost_store_is_rebuilt_from_the_resolver_topic(
+        self, worker: RegistryWorker, bus_settings: BusSettings
+    ) -> None:
+        """The worker's disk is lost while its consumer group has already committed the end of the resolver
+        topic: started again, it catches up from the topic on its own (nothing new arrives) and its figures
+        and lookups equal the pure fold again."""
+        outgoing, model, observed = simulated(bus_settings, 2_000, seed=404)
+        send(bus_settings, outgoing)
+        wait_for_all(worker, bus_settings, observed)
+        worker.stop()
+        shutil.rmtree(worker.datadir)
+        worker.start()
+        worker.wait_until(
+            lambda: (
+                (worker.get("/registry/stats") or {}).get("next_offset", 0)
+                >= end_offset_sum(bus_settings, OBSERVATIONS)
+            ),
+            120,
+            "the rebuild",
+        )
+        assert worker.get("/registry/stats")["citizens"] == len(model.records)
+        expected = model.counts()
+        assert worker.get("/registry/counts") == {
+            "abroad": expected.abroad,
+            "by_office": dict(expected.by_office),
+            "by_country": dict(expected.by_country),
+        }
+        cid, record = next(iter(model.records.items()))
+        status, body = worker.post(
+            "/registry/lookup",
+            {"citizen_id": cid, "requested_by": "officer-7", "office": "kbri-tokyo", "purpose": "AUDIT"},
+        )
+        assert status == 200
+        assert body == citizen_record_view(cid, record).model_dump(mode="json")
