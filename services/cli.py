@@ -36,14 +36,16 @@ def topics_create() -> None:
 
 @topics_app.command("list")
 def topics_list() -> None:
-    """The catalogue, with whether each topic exists on the broker."""
+    """The catalogue (the bus's and the processors' topics), with whether each exists on the broker."""
     settings = get_settings()
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         existing = set(admin.list_topics())
     finally:
         admin.close()
-    for spec in CATALOGUE:
+    from services.registry.topics import REGISTRY_TOPICS
+
+    for spec in (*CATALOGUE, *REGISTRY_TOPICS):
         name = settings.topic(spec.name)
         mark = "ok" if name in existing else "missing"
         typer.echo(f"{name:<22} {mark:<8} key: {spec.key}")

@@ -39,6 +39,8 @@ class Summary:
     by_type: Counter[str] = field(default_factory=Counter)
     sources: set[str] = field(default_factory=set)
     last_offset: dict[str, int] = field(default_factory=dict)
+    processors: dict[str, str] = field(default_factory=dict)
+    """Processor name -> one line of its live state, when ``watch_processors`` is on."""
 
     def table(self, rate: float) -> Table:
         elapsed = max(time.monotonic() - self.started, 1e-6)
@@ -53,7 +55,22 @@ class Summary:
             t.add_row(name.split(".", 4)[-1], str(n))
         for topic, n in sorted(self.by_topic.items()):
             t.add_row(f"[bold]topic {topic}[/bold]", f"{n} (end {self.last_offset.get(topic, 0)})")
+        for name, line in sorted(self.processors.items()):
+            t.add_row(f"[bold]processor {name}[/bold]", line)
         return t
+
+
+def processor_lines() -> dict[str, str]:
+    """What the processors' own HTTP views say now; a processor that does not answer says so."""
+    from services.registry.client import RegistryClient
+
+    client = RegistryClient.from_env()
+    try:
+        stats = RegistryClient(client.base_url, timeout=0.3).get("/registry/stats")
+    except LookupError:
+        return {"registry": "starting or not answering"}
+    ready = "" if stats.get("ready") else ", rebuilding"
+    return {"registry": f"{stats['citizens']} citizens, {stats['next_offset']} items applied{ready}"}
 
 
 class Stopper:
@@ -76,6 +93,7 @@ def run_simulator(
     seed: int = 1,
     live: bool = True,
     stopper: Stopper | None = None,
+    watch_processors: bool = False,
 ) -> Summary:
     """Publish simulated events at ``rate``/s until ``count`` or Ctrl-C; returns what was sent."""
     stopper = stopper or Stopper()
@@ -90,7 +108,7 @@ def run_simulator(
         if live
         else _NoLive() as screen,
     ):
-        next_tick = time.monotonic()
+        next_tick = watched = time.monotonic()
         while not stopper.stopped and (not count or summary.published < count):
             want = max(1, round(rate * tick))
             if count:
@@ -107,6 +125,9 @@ def run_simulator(
                 summary.last_offset[result.topic] = max(
                     summary.last_offset.get(result.topic, 0), result.offset
                 )
+            if watch_processors and time.monotonic() - watched > 1.0:
+                summary.processors = processor_lines()
+                watched = time.monotonic()
             screen.update(summary.table(rate))
             next_tick += tick
             time.sleep(max(0.0, next_tick - time.monotonic()))
@@ -171,7 +192,7 @@ def run_bus(settings: BusSettings, *, rate: float, seed: int, start_broker: bool
     children = start_processors(REPO_ROOT / "var" / "log")
     log.info("processors_started", processors=list(children), logs=str(REPO_ROOT / "var" / "log"))
     try:
-        run_simulator(settings, rate=rate, seed=seed, live=True, stopper=stopper)
+        run_simulator(settings, rate=rate, seed=seed, live=True, stopper=stopper, watch_processors=True)
     finally:
         stop_processors(children)
         log.info("processors_stopped")

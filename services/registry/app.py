@@ -17,6 +17,8 @@ stored progress. Both stages call the same pure functions as the audit replay an
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +30,13 @@ from services.bus.contracts import load_registry
 from services.bus.faustapp import make_app
 from services.bus.keys import citizen_key
 from services.bus.settings import BusSettings
-from services.registry.intake import RegistryIntake
+from services.registry.intake import intake_main
 from services.registry.pipeline import RegistryModel
 from services.registry.settings import RegistrySettings
 from services.registry.store import RegistryStore
 from services.registry.topics import ACCESS, CITIZENS, COUNTS, OBSERVATIONS, REGISTRY_TOPICS
+
+INTAKE_STOP_SECONDS = 15.0
 
 
 @dataclass
@@ -88,13 +92,18 @@ def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryS
 
 
 def worker_main(settings: BusSettings, config: RegistrySettings) -> None:
-    """Run the registry worker (intake thread and faust core) until SIGINT/SIGTERM."""
+    """Run the registry worker (the intake process and the faust core) until SIGINT/SIGTERM."""
     service = create_service(settings, config)
-    intake = RegistryIntake(settings, config, service.hasher)
+    intake = multiprocessing.get_context("spawn").Process(
+        target=intake_main, args=(settings, config, os.getpid()), name="registry-intake"
+    )
     intake.start()
     worker = faust.Worker(service.app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
-        intake.stop()
+        intake.terminate()
+        intake.join(INTAKE_STOP_SECONDS)
+        if intake.is_alive():
+            intake.kill()
         service.store.close()

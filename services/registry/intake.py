@@ -5,14 +5,18 @@ every item of a poll is acknowledged by the broker (acks=all) before that poll's
 so a crash at any point redelivers, never loses (the resolver drops what it has already seen by event id).
 Refused records are dead-lettered (and acknowledged) by ``BusConsumer`` before their offsets move on.
 
-Why not a faust agent: faust-streaming acknowledges, and so commits, messages it skips as fetched in an
-older consumer generation after a rebalance. A worker SIGKILLed and restarted while its dead member was
-still in the group lost 47 of 10,000 events that way; this loop lost none in the same test.
+It runs in a process of its own beside the worker's faust core (decoding then has a core of its own). Why
+not a faust agent: faust-streaming acknowledges, and so commits, messages it skips as fetched in an older
+consumer generation after a rebalance. A worker SIGKILLed and restarted while its dead member was still in
+the group lost 47 of 10,000 events that way; this loop lost none in the same test.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -20,6 +24,7 @@ from kafka import KafkaProducer
 
 from services.bus.consumer import BusConsumer
 from services.bus.events import BusEvent
+from services.bus.keys import citizen_key
 from services.bus.logs import get_logger
 from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
@@ -45,29 +50,29 @@ def to_item(event: BusEvent, hasher: Callable[[str], str]) -> Observation | Deci
     return observe(event, hasher=hasher)
 
 
-class RegistryIntake(threading.Thread):
-    """Runs beside the faust core in the worker process until ``stop()``; restarts its loop after errors."""
+class RegistryIntake:
+    """The loop; ``run`` returns once ``should_stop`` says so, and starts over after an error."""
 
-    def __init__(self, settings: BusSettings, config: RegistrySettings, hasher: Callable[[str], str]) -> None:
-        super().__init__(name="registry-intake", daemon=True)
+    def __init__(
+        self,
+        settings: BusSettings,
+        config: RegistrySettings,
+        hasher: Callable[[str], str],
+        should_stop: Callable[[], bool],
+    ) -> None:
         self.settings = settings
         self.config = config
         self.hasher = hasher
-        self.stopping = threading.Event()
+        self.should_stop = should_stop
         self.forwarded = 0
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self.stopping.set()
-        if self.is_alive():
-            self.join(timeout)
-
     def run(self) -> None:
-        while not self.stopping.is_set():
+        while not self.should_stop():
             try:
                 self._loop()
             except Exception:  # broker gone, coordinator moved...: log, wait, start over from the commit
                 log.exception("intake_failed", retry_in_s=RETRY_SECONDS)
-                self.stopping.wait(RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
 
     def _loop(self) -> None:
         settings = self.settings
@@ -84,7 +89,7 @@ class RegistryIntake(threading.Thread):
                     max_poll_records=self.config.batch_size,
                 )
             )
-            while not self.stopping.is_set():
+            while not self.should_stop():
                 events = consumer.poll(timeout_ms=200, max_records=self.config.batch_size)
                 futures = []
                 for event in events:
@@ -96,3 +101,20 @@ class RegistryIntake(threading.Thread):
                     future.get(ACK_TIMEOUT)  # raises if the broker refused one: nothing is committed then
                 consumer.commit()
                 self.forwarded += len(futures)
+
+
+def intake_main(settings: BusSettings, config: RegistrySettings, parent_pid: int) -> None:
+    """The intake process: its own interpreter, so decoding does not share a GIL with the core.
+
+    Stops on SIGTERM or SIGINT, and by itself if the worker that started it is gone (even SIGKILLed).
+    """
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    secret = settings.citizen_key.get_secret_value().encode()
+    RegistryIntake(
+        settings,
+        config,
+        lambda value: citizen_key(value, secret),
+        should_stop=lambda: stopping.is_set() or os.getppid() != parent_pid,
+    ).run()
