@@ -2,9 +2,10 @@
 
 Throughput: 20,000 events are on the domain topics before the worker starts; the clock runs from the
 worker's first answer until every observation is folded (both stages: intake and core).
-Latency: events published at a steady 1,000/s for 20 s; every 20th event that touches a citizen is
+Latency: events published at a steady 1,000/s for 30 s; every 100th event that touches a citizen is
 tracked: the in-process model says which citizen and how many observations the record must then hold,
-and a poller asks the HTTP view until it does. Goal: >= 5,000 events/s per worker, p99 <= 250 ms.
+and a poller asks the HTTP view every 10 ms until it does (each ask is a recorded lookup, so the pollers
+are kept to what a busy office would send, not a flood that would measure the pollers). Goal: >= 5,000 events/s per worker, p99 <= 250 ms.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from tests.integration.registry_harness import RegistryWorker, end_offset_sum
 
 THROUGHPUT_EVENTS = 20_000
 RATE = 1_000
-SECONDS = 20
-SAMPLE_EVERY = 20
+SECONDS = 30
+SAMPLE_EVERY = 100
+POLL_SECONDS = 0.01
 
 
 def throughput(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
@@ -90,7 +92,7 @@ def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
                 with lock:
                     latencies.append(time.perf_counter() - sent_at)
                 return
-            time.sleep(0.005)
+            time.sleep(POLL_SECONDS)
 
     pool = ThreadPoolExecutor(max_workers=32)
     try:
