@@ -5,7 +5,8 @@ worker's first answer until every observation is folded (both stages: intake and
 Latency: events published at a steady 1,000/s for 30 s; every 100th event that touches a citizen is
 tracked: the in-process model says which citizen and how many observations the record must then hold,
 and a poller asks the HTTP view every 10 ms until it does (each ask is a recorded lookup, so the pollers
-are kept to what a busy office would send, not a flood that would measure the pollers). Goal: >= 5,000 events/s per worker, p99 <= 250 ms.
+are kept to what a busy office would send, not a flood that would measure the pollers).
+Goal: >= 5,000 events/s per worker, p99 <= 250 ms.
 """
 
 from __future__ import annotations

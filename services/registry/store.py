@@ -23,11 +23,18 @@ from services.registry.record import CitizenRecord, from_dict, to_dict
 V = TypeVar("V")
 _PROGRESS = b"m:progress"
 _RECORDS = b"m:records"
-_DELETED = None
+
+
+class _Gone:
+    """Marks a key deleted in the pending batch."""
+
+
+_GONE = _Gone()
 
 
 class Column(MutableMapping[str, V], Generic[V]):
-    """The keys under one prefix; writes wait in ``pending`` until the store commits the batch."""
+    """The keys under one prefix; writes wait, decoded, in ``pending`` until the store commits the batch
+    (so a record changed by every item of a batch is encoded once, at commit)."""
 
     def __init__(
         self, db: Rdict, prefix: bytes, encode: Callable[[V], bytes], decode: Callable[[bytes], V]
@@ -36,30 +43,37 @@ class Column(MutableMapping[str, V], Generic[V]):
         self.prefix = prefix
         self.encode = encode
         self.decode = decode
-        self.pending: dict[str, bytes | None] = {}
+        self.pending: dict[str, V | _Gone] = {}
 
-    def _raw(self, key: str) -> bytes | None:
-        if key in self.pending:
-            return self.pending[key]
+    def _stored(self, key: str) -> bytes | None:
         value: bytes | None = self.db.get(self.prefix + key.encode())
         return value
 
     def __getitem__(self, key: str) -> V:
-        raw = self._raw(key)
+        if key in self.pending:
+            value = self.pending[key]
+            if isinstance(value, _Gone):
+                raise KeyError(key)
+            return value
+        raw = self._stored(key)
         if raw is None:
             raise KeyError(key)
         return self.decode(raw)
 
     def __setitem__(self, key: str, value: V) -> None:
-        self.pending[key] = self.encode(value)
+        self.pending[key] = value
 
     def __delitem__(self, key: str) -> None:
-        if self._raw(key) is None:
+        if key not in self:
             raise KeyError(key)
-        self.pending[key] = _DELETED
+        self.pending[key] = _GONE
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._raw(key) is not None
+        if not isinstance(key, str):
+            return False
+        if key in self.pending:
+            return not isinstance(self.pending[key], _Gone)
+        return self._stored(key) is not None
 
     def scan(self) -> Iterator[str]:
         """Committed keys in order, lazily (the pending batch is not seen)."""
@@ -70,26 +84,33 @@ class Column(MutableMapping[str, V], Generic[V]):
 
     def __iter__(self) -> Iterator[str]:
         """Stored keys in order, as the pending batch leaves them (a full scan: for tests and tools)."""
-        keys = {key for key, raw in self.pending.items() if raw is not None}
-        keys.update(key for key in self.scan() if self.pending.get(key, b"") is not _DELETED)
+        keys = {key for key, value in self.pending.items() if not isinstance(value, _Gone)}
+        keys.update(key for key in self.scan() if key not in self.pending)
         return iter(sorted(keys))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def added(self) -> int:
+        """How many keys the pending batch adds (negative: removes) to what is stored."""
+        return sum(
+            (not isinstance(value, _Gone)) - (self._stored(key) is not None)
+            for key, value in self.pending.items()
+        )
+
     def write_to(self, batch: WriteBatch) -> None:
-        for key, raw in self.pending.items():
-            if raw is None:
+        for key, value in self.pending.items():
+            if isinstance(value, _Gone):
                 batch.delete(self.prefix + key.encode())
             else:
-                batch.put(self.prefix + key.encode(), raw)
+                batch.put(self.prefix + key.encode(), self.encode(value))
 
     def discard(self) -> None:
         self.pending.clear()
 
 
 class RecordColumn(Column[CitizenRecord]):
-    """Citizen records, with an LRU of decoded records for the citizens being worked on."""
+    """Citizen records, with an LRU of decoded stored records for the citizens being worked on."""
 
     def __init__(self, db: Rdict, cache_size: int) -> None:
         super().__init__(db, b"r:", _encode_record, _decode_record)
@@ -105,21 +126,29 @@ class RecordColumn(Column[CitizenRecord]):
             self.cache.popitem(last=False)
 
     def __getitem__(self, key: str) -> CitizenRecord:
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.cache.move_to_end(key)
-            return cached
+        if key not in self.pending:
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.cache.move_to_end(key)
+                return cached
         record = super().__getitem__(key)
-        self._remember(key, record)
+        if key not in self.pending:
+            self._remember(key, record)
         return record
 
     def __setitem__(self, key: str, record: CitizenRecord) -> None:
         super().__setitem__(key, record)
-        self._remember(key, record)
+        self.cache.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
         self.cache.pop(key, None)
+
+    def write_to(self, batch: WriteBatch) -> None:
+        super().write_to(batch)
+        for key, value in self.pending.items():
+            if not isinstance(value, _Gone):
+                self._remember(key, value)
 
     def discard(self) -> None:
         super().discard()
@@ -156,11 +185,7 @@ class RegistryStore:
         batch = WriteBatch(raw_mode=True)
         for column in self._columns:
             column.write_to(batch)
-        added = sum(
-            (raw is not None) - (self.db.get(self.records.prefix + key.encode()) is not None)
-            for key, raw in self.records.pending.items()
-        )
-        batch.put(_RECORDS, str(self.record_count + added).encode())
+        batch.put(_RECORDS, str(self.record_count + self.records.added()).encode())
         batch.put(_PROGRESS, str(progress).encode())
         self.db.write(batch)
         for column in self._columns:
