@@ -6,7 +6,9 @@ Latency: events published at a steady 1,000/s for 30 s; every 100th event that t
 tracked: the in-process model says which citizen and how many observations the record must then hold,
 and a poller asks the HTTP view every 10 ms until it does (each ask is a recorded lookup, so the pollers
 are kept to what a busy office would send, not a flood that would measure the pollers).
-Goal: >= 5,000 events/s per worker, p99 <= 250 ms.
+The same again at 250/s, below what one worker sustains on this machine, for the latency of the path
+itself rather than of a queue. An event not visible within 10 s counts as 10 s (a lower bound) and is
+reported. Goal: >= 5,000 events/s per worker, p99 <= 250 ms at 1,000/s.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ RATE = 1_000
 SECONDS = 30
 SAMPLE_EVERY = 100
 POLL_SECONDS = 0.01
+TRACK_SECONDS = 10.0
+RATES = (RATE, 250)
 
 
 def throughput(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
@@ -70,12 +74,12 @@ def throughput(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
     }
 
 
-def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
-    settings = BusSettings(bootstrap_servers=cluster_bootstrap, topic_prefix="lat.")
+def latency(cluster_bootstrap: str, tmp: Path, rate: int) -> dict[str, float]:
+    settings = BusSettings(bootstrap_servers=cluster_bootstrap, topic_prefix=f"lat{rate}.")
     create_topics(settings)
     secret = settings.citizen_key.get_secret_value().encode()
     model = RegistryModel(hasher=lambda v: citizen_key(v, secret))
-    worker = RegistryWorker.create(settings, tmp / "lat")
+    worker = RegistryWorker.create(settings, tmp / f"lat{rate}")
     worker.datadir.parent.mkdir(parents=True, exist_ok=True)
     worker.start()
     sim = TrafficSimulator(8, start=datetime.now(UTC) - timedelta(days=120))
@@ -83,7 +87,7 @@ def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
     lock = threading.Lock()
 
     def track(cid: str, want: int, sent_at: float) -> None:
-        deadline = sent_at + 10
+        deadline = sent_at + TRACK_SECONDS
         while time.perf_counter() < deadline:
             status, body = worker.post(
                 "/registry/lookup",
@@ -94,15 +98,17 @@ def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
                     latencies.append(time.perf_counter() - sent_at)
                 return
             time.sleep(POLL_SECONDS)
+        with lock:
+            latencies.append(TRACK_SECONDS)  # not visible in time: counted, as a lower bound
 
     pool = ThreadPoolExecutor(max_workers=32)
     try:
         with Publisher(settings) as publisher:
             tick = 0.05
-            per_tick = int(RATE * tick)
+            per_tick = int(rate * tick)
             next_tick = time.perf_counter()
             sent = 0
-            while sent < RATE * SECONDS:
+            while sent < rate * SECONDS:
                 batch = sim.next_batch(per_tick)
                 prepared = [
                     publisher.prepare(s.event, EventMeta(source=s.source, time=s.time)) for s in batch
@@ -122,11 +128,13 @@ def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
     finally:
         worker.stop()
     latencies.sort()
-    q = statistics.quantiles(latencies, n=100)
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
-        "rate": RATE,
+        "rate": rate,
         "seconds": SECONDS,
         "samples": len(latencies),
+        "not_visible_within_s": TRACK_SECONDS,
+        "not_visible": sum(1 for value in latencies if value >= TRACK_SECONDS),
         "p50_ms": round(q[49] * 1000, 1),
         "p99_ms": round(q[98] * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
@@ -136,17 +144,20 @@ def latency(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
 def main() -> None:
     with broker() as cluster, tempfile.TemporaryDirectory(prefix="bench-registry-") as tmp:
         tp = throughput(cluster.bootstrap_servers, Path(tmp))
-        lat = latency(cluster.bootstrap_servers, Path(tmp))
-    print_table(
-        "registry benchmark (one worker)",
-        ["measure", "value", "goal"],
-        [
-            ["throughput, events/s", f"{tp['events_per_s']:,.0f}", ">= 5,000"],
-            [f"latency p50 at {RATE}/s, ms", lat["p50_ms"], ""],
-            [f"latency p99 at {RATE}/s, ms", lat["p99_ms"], "<= 250"],
-            ["latency max, ms", lat["max_ms"], ""],
-            ["latency samples", lat["samples"], ""],
-        ],
-    )
-    path = write_result("registry", {"throughput": tp, "latency": lat})
+        lats = [latency(cluster.bootstrap_servers, Path(tmp), rate) for rate in RATES]
+    rows: list[list[object]] = [["throughput, events/s", f"{tp['events_per_s']:,.0f}", ">= 5,000"]]
+    for lat in lats:
+        rate = lat["rate"]
+        goal = "<= 250" if rate == RATE else ""
+        rows += [
+            [f"latency p50 at {rate}/s, ms", lat["p50_ms"], ""],
+            [f"latency p99 at {rate}/s, ms", lat["p99_ms"], goal],
+            [
+                f"tracked at {rate}/s / not visible in {TRACK_SECONDS:.0f} s",
+                f"{lat['samples']} / {lat['not_visible']}",
+                "",
+            ],
+        ]
+    print_table("registry benchmark (one worker)", ["measure", "value", "goal"], rows)
+    path = write_result("registry", {"throughput": tp, "latency": lats})
     print(f"written to {path}")
