@@ -19,7 +19,6 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from services.bus.envelope import Envelope
 from services.bus.logs import get_logger
 from services.registry import metrics
 from services.registry.app import RegistryService
@@ -152,24 +151,12 @@ async def publish_changes(service: RegistryService, touched: set[str], moved: di
         if record is None and cid not in moved:
             continue
         record_view = citizen_record_view(cid, record, merged_into=None if record is not None else moved[cid])
-        futures.append(await send_view(service, service.topics[CITIZENS], cid, record_view))
+        futures.append(service.publisher.send(CITIZENS, cid, record_view))
     now = datetime.now(UTC)
     for key in sorted(changed_counts):
-        view = count_view(key, store.counts.get(key, 0), now)
-        futures.append(await send_view(service, service.topics[COUNTS], key, view))
-    for future in futures:
-        await future
+        futures.append(service.publisher.send(COUNTS, key, count_view(key, store.counts.get(key, 0), now)))
+    await service.publisher.wait(futures)
     service.stats["records_published"] += len(futures)
-
-
-async def send_view(service: RegistryService, topic: Any, key: str, view: Any) -> Any:
-    """Send one view now (not attached to the current event's commit); the caller awaits the ack."""
-    contract = service.codec.registry.latest(view.SCHEMA)
-    envelope = Envelope.new(
-        source=service.config.source, type=view.SCHEMA, dataschema=contract.dataschema, subject=key
-    )
-    value = service.codec.encode(view.SCHEMA, view.to_avro())
-    return await topic.send(key=key.encode(), value=value, headers=envelope.to_headers(), force=True)
 
 
 async def restore_index(service: RegistryService) -> None:

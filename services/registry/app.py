@@ -32,9 +32,10 @@ from services.bus.keys import citizen_key
 from services.bus.settings import BusSettings
 from services.registry.intake import intake_main
 from services.registry.pipeline import RegistryModel
+from services.registry.publishing import ViewPublisher
 from services.registry.settings import RegistrySettings
 from services.registry.store import RegistryStore
-from services.registry.topics import ACCESS, CITIZENS, COUNTS, OBSERVATIONS, REGISTRY_TOPICS
+from services.registry.topics import OBSERVATIONS, REGISTRY_TOPICS
 
 INTAKE_STOP_SECONDS = 15.0
 
@@ -48,7 +49,7 @@ class RegistryService:
     app: Any
     model: RegistryModel
     store: RegistryStore
-    codec: AvroCodec
+    publisher: ViewPublisher
     topics: dict[str, Any]
     index_ready: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -80,10 +81,11 @@ def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryS
         app=app,
         model=RegistryModel(hasher=lambda value: citizen_key(value, secret), records=store.records),
         store=store,
-        codec=AvroCodec(load_registry(settings.schemas_dir)),
+        publisher=ViewPublisher(settings, AvroCodec(load_registry(settings.schemas_dir)), config.source),
         topics={
-            name: app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
-            for name in (OBSERVATIONS, CITIZENS, COUNTS, ACCESS)
+            OBSERVATIONS: app.topic(
+                settings.topic(OBSERVATIONS), key_serializer="raw", value_serializer="raw"
+            )
         },
     )
     agents.register(service)
@@ -106,4 +108,5 @@ def worker_main(settings: BusSettings, config: RegistrySettings) -> None:
         intake.join(INTAKE_STOP_SECONDS)
         if intake.is_alive():
             intake.kill()
+        service.publisher.close()
         service.store.close()

@@ -90,8 +90,6 @@ def register_lookups(service: RegistryService) -> None:
     async def record_access(
         requested_by: str, office: str, purpose: AccessPurpose, lookup: LookupKind, citizen_id: str | None
     ) -> None:
-        from services.registry.agents import send_view
-
         access = RecordAccessedModel(
             access_id=str(uuid.uuid4()),
             requested_by=requested_by,
@@ -102,8 +100,7 @@ def register_lookups(service: RegistryService) -> None:
             purpose=purpose,
             found=citizen_id is not None,
         )
-        future = await send_view(service, service.topics[ACCESS], citizen_id or access.access_id, access)
-        await future
+        await service.publisher.wait([service.publisher.send(ACCESS, citizen_id or access.access_id, access)])
 
     def current(citizen_id: str) -> dict[str, Any] | None:
         record = service.model.records.get(citizen_id)
