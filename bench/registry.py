@@ -1,7 +1,8 @@
 """Registry processor on one worker: throughput, and publish -> visible-in-HTTP-view latency at 1,000/s.
 
 Throughput: 20,000 events are on the domain topics before the worker starts; the clock runs from the
-worker's first answer until every observation is folded (both stages: intake and core).
+worker's first answer until every observation is folded (both stages: intake and core), and again from
+the first item folded (group joins and start-up left out).
 Latency: events published at a steady 1,000/s for 30 s; every 100th event that touches a citizen is
 tracked: the in-process model says which citizen and how many observations the record must then hold,
 and a poller asks the HTTP view every 10 ms until it does (each ask is a recorded lookup, so the pollers
@@ -53,24 +54,30 @@ def throughput(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
     worker.datadir.parent.mkdir(parents=True, exist_ok=True)
     worker.start()
     started = time.perf_counter()
+    first: tuple[float, int] | None = None  # when the core had applied its first items, and how many
     try:
-        worker.wait_until(
-            lambda: (
-                (worker.get("/registry/stats") or {}).get("next_offset", -1)
-                >= end_offset_sum(settings, OBSERVATIONS)
-                > 0
-                and (worker.get("/registry/stats") or {}).get("observations", 0) > THROUGHPUT_EVENTS * 0.9
-            ),
-            600,
-            "the backlog",
-        )
-        elapsed = time.perf_counter() - started
+        while True:
+            stats = worker.get("/registry/stats") or {}
+            applied = stats.get("next_offset", 0)
+            now = time.perf_counter()
+            if first is None and applied > 0:
+                first = (now, applied)
+            done = applied >= end_offset_sum(settings, OBSERVATIONS) > 0
+            if done and stats.get("observations", 0) >= THROUGHPUT_EVENTS * 0.9:
+                break
+            if now - started > 600:
+                raise AssertionError(f"the backlog was not folded in 600 s:\n{worker.tail()}")
+            time.sleep(0.2)
+        elapsed = now - started
     finally:
         worker.stop()
+    assert first is not None
+    steady = (applied - first[1]) / (now - first[0])
     return {
         "events": THROUGHPUT_EVENTS,
         "seconds": round(elapsed, 2),
         "events_per_s": THROUGHPUT_EVENTS / elapsed,
+        "steady_events_per_s": steady,
     }
 
 
@@ -145,7 +152,10 @@ def main() -> None:
     with broker() as cluster, tempfile.TemporaryDirectory(prefix="bench-registry-") as tmp:
         tp = throughput(cluster.bootstrap_servers, Path(tmp))
         lats = [latency(cluster.bootstrap_servers, Path(tmp), rate) for rate in RATES]
-    rows: list[list[object]] = [["throughput, events/s", f"{tp['events_per_s']:,.0f}", ">= 5,000"]]
+    rows: list[list[object]] = [
+        ["throughput from start, events/s", f"{tp['events_per_s']:,.0f}", ">= 5,000"],
+        ["throughput once folding, events/s", f"{tp['steady_events_per_s']:,.0f}", ">= 5,000"],
+    ]
     for lat in lats:
         rate = lat["rate"]
         goal = "<= 250" if rate == RATE else ""

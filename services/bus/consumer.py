@@ -75,16 +75,28 @@ class BusConsumer:
         EVENTS_CONSUMED.labels(raw.topic, event.type).inc()
         return event
 
-    def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[BusEvent]:
-        """One poll: the accepted events, in partition order (refused ones already dead-lettered)."""
+    def poll_records(
+        self, timeout_ms: int = 1000, max_records: int | None = None
+    ) -> list[tuple[RawRecord, BusEvent]]:
+        """One poll: each accepted event with the record it came from, in partition order (refused ones
+        already dead-lettered), so a caller can still refuse an event it fails to handle."""
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-        events: list[BusEvent] = []
+        accepted: list[tuple[RawRecord, BusEvent]] = []
         for messages in batches.values():
             for message in messages:
-                event = self.accept(raw_from_kafka(message))
+                raw = raw_from_kafka(message)
+                event = self.accept(raw)
                 if event is not None:
-                    events.append(event)
-        return events
+                    accepted.append((raw, event))
+        return accepted
+
+    def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[BusEvent]:
+        """One poll: the accepted events, in partition order (refused ones already dead-lettered)."""
+        return [event for _, event in self.poll_records(timeout_ms, max_records)]
+
+    def refuse(self, raw: RawRecord, error: BusError) -> None:
+        """Dead-letter a record after all (acknowledged before this returns)."""
+        self.deadletters.send(raw, error)
 
     def __iter__(self) -> Iterator[BusEvent]:
         """Events forever, committing after each poll's events have been yielded."""

@@ -62,3 +62,9 @@ class PublishError(BusError):
     """The broker did not acknowledge a record."""
 
     reason = "PUBLISH_FAILED"
+
+
+class ProcessingFailed(BusError):
+    """A valid event that a processor could not handle: a defect to fix, then re-publish the dead letter."""
+
+    reason = "PROCESSING_FAILED"

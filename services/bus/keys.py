@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from services.bus.models.base import EventModel
+from services.bus.settings import BusSettings
 
 KEYID_HEADER = "bus_keyid"
 
@@ -18,6 +20,18 @@ KEYID_HEADER = "bus_keyid"
 def citizen_key(nik: str, secret: bytes) -> str:
     """The pseudonymous citizen key: HMAC-SHA256 over the 16 ASCII digits of the NIK, hex."""
     return hmac.new(secret, nik.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def keyed_hash(value: str, secret: bytes) -> str:
+    """HMAC-SHA256 over the UTF-8 of any text, hex: how processors pseudonymise identifiers (a passport
+    number, a name with birth date and place). For a NIK it is exactly ``citizen_key``."""
+    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def citizen_hasher(settings: BusSettings) -> Callable[[str], str]:
+    """``keyed_hash`` with the bus's citizen key."""
+    secret = settings.citizen_key.get_secret_value().encode()
+    return lambda value: keyed_hash(value, secret)
 
 
 def office_ref_key(office: str, record_ref: str) -> str:

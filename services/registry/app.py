@@ -28,7 +28,7 @@ from services.bus.catalogue import create_topics
 from services.bus.codec import AvroCodec
 from services.bus.contracts import load_registry
 from services.bus.faustapp import make_app
-from services.bus.keys import citizen_key
+from services.bus.keys import citizen_hasher
 from services.bus.settings import BusSettings
 from services.registry.intake import intake_main
 from services.registry.pipeline import RegistryModel
@@ -64,7 +64,8 @@ class RegistryService:
     )
 
     def hasher(self, value: str) -> str:
-        return citizen_key(value, self.settings.citizen_key.get_secret_value().encode())
+        """The pseudonym of an identifier's value (NIK, passport number), as the intake makes it."""
+        return self.model.hasher(value)
 
 
 def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryService:
@@ -74,12 +75,11 @@ def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryS
     create_topics(settings, REGISTRY_TOPICS)
     app = make_app("registry", settings, datadir=config.datadir, web_port=config.web_port, store="memory://")
     store = RegistryStore(config.datadir, cache_size=config.record_cache)
-    secret = settings.citizen_key.get_secret_value().encode()
     service = RegistryService(
         settings=settings,
         config=config,
         app=app,
-        model=RegistryModel(hasher=lambda value: citizen_key(value, secret), records=store.records),
+        model=RegistryModel(hasher=citizen_hasher(settings), records=store.records),
         store=store,
         publisher=ViewPublisher(settings, AvroCodec(load_registry(settings.schemas_dir)), config.source),
         topics={

@@ -23,8 +23,9 @@ from contextlib import ExitStack
 from kafka import KafkaProducer
 
 from services.bus.consumer import BusConsumer
+from services.bus.errors import ProcessingFailed
 from services.bus.events import BusEvent
-from services.bus.keys import citizen_key
+from services.bus.keys import citizen_hasher
 from services.bus.logs import get_logger
 from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
@@ -90,10 +91,15 @@ class RegistryIntake:
                 )
             )
             while not self.should_stop():
-                events = consumer.poll(timeout_ms=200, max_records=self.config.batch_size)
+                records = consumer.poll_records(timeout_ms=200, max_records=self.config.batch_size)
                 futures = []
-                for event in events:
-                    item = to_item(event, self.hasher)
+                for raw, event in records:
+                    try:
+                        item = to_item(event, self.hasher)
+                    except Exception as exc:  # a defect met by one valid event must not stall the rest
+                        detail = f"{event.type}: {type(exc).__name__} in the registry intake"
+                        consumer.refuse(raw, ProcessingFailed(detail))
+                        continue
                     if item is not None:
                         futures.append(producer.send(target, key=event.id.encode(), value=encode_item(item)))
                 producer.flush(ACK_TIMEOUT)
@@ -111,10 +117,9 @@ def intake_main(settings: BusSettings, config: RegistrySettings, parent_pid: int
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    secret = settings.citizen_key.get_secret_value().encode()
     RegistryIntake(
         settings,
         config,
-        lambda value: citizen_key(value, secret),
+        citizen_hasher(settings),
         should_stop=lambda: stopping.is_set() or os.getppid() != parent_pid,
     ).run()

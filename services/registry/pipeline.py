@@ -42,7 +42,7 @@ class RegistryModel:
 
     def __init__(self, *, hasher: Hasher, records: MutableMapping[str, CitizenRecord] | None = None) -> None:
         """``records`` is where records live: a dict in process, a disk-backed table in the live processor."""
-        self._hasher = hasher
+        self.hasher = hasher
         self.state = ResolverState()
         self._records: MutableMapping[str, CitizenRecord] = {} if records is None else records
 
@@ -62,7 +62,7 @@ class RegistryModel:
 
     def apply_event(self, event: BusEvent) -> Resolution | None:
         """Observe, resolve and fold one event; None for event types the registry does not follow."""
-        obs = observe(event, hasher=self._hasher)
+        obs = observe(event, hasher=self.hasher)
         return None if obs is None else self.apply_observation(obs)
 
     def restore_index(self, items: Iterable[Observation | Decision]) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import date
 
-from services.bus.keys import citizen_key, office_ref_key
+from services.bus.keys import citizen_hasher, citizen_key, keyed_hash, office_ref_key
+from services.bus.settings import BusSettings
+from services.registry.identifiers import weak_key
 
 
 class TestCitizenKey:
@@ -27,3 +30,27 @@ class TestCitizenKey:
     def test_office_reference_key(self) -> None:
         """Without a NIK the key names the registering office and its own reference."""
         assert office_ref_key("kjri-new-york", "NY-1") == "ref:kjri-new-york:NY-1"
+
+
+class TestKeyedHash:
+    def test_equals_the_citizen_key_for_a_nik(self) -> None:
+        """Processors index a NIK under exactly the key producers put on the record."""
+        nik, secret = "3174055705900001", b"dev-only-citizen-key-change-me"
+        assert keyed_hash(nik, secret) == citizen_key(nik, secret)
+
+    def test_hashes_any_text(self) -> None:
+        """Names from every office's alphabet hash (UTF-8), differently from their ASCII look-alikes."""
+        hasher = citizen_hasher(BusSettings())
+        names = ["Søren Ølberg|1990-01-01|bandung", "محمد|1990-01-01|jakarta", "李华|1990-01-01|medan"]
+        hashes = {hasher(name) for name in names}
+        assert len(hashes) == 3
+        assert hasher("Soren Olberg|1990-01-01|bandung") not in hashes
+        assert all(len(h) == 64 for h in hashes)
+
+    def test_a_non_ascii_name_makes_a_weak_key(self) -> None:
+        """The registry's weak key of a name outside ASCII is a pseudonym, not an error (it once stalled
+        the intake)."""
+        key = weak_key("Søren Ølberg", date(1990, 1, 1), "Bandung", citizen_hasher(BusSettings()))
+        assert key is not None
+        assert key.startswith("weak:")
+        assert "Søren" not in key
