@@ -70,7 +70,7 @@ async def apply_batch(service: RegistryService, batch: list[tuple[int, bytes | N
     if not service.index_ready:
         await restore_index(service)
     progress = service.store.progress
-    fresh = sorted((offset, value) for offset, value in batch if offset >= progress)
+    fresh = sorted({offset: value for offset, value in batch if offset >= progress}.items())
     if not fresh:
         return
     offsets = [offset for offset, _ in fresh]

@@ -65,7 +65,6 @@ class RegistryIntake:
         self.config = config
         self.hasher = hasher
         self.should_stop = should_stop
-        self.forwarded = 0
 
     def run(self) -> None:
         while not self.should_stop():
@@ -106,7 +105,6 @@ class RegistryIntake:
                 for future in futures:
                     future.get(ACK_TIMEOUT)  # raises if the broker refused one: nothing is committed then
                 consumer.commit()
-                self.forwarded += len(futures)
 
 
 def intake_main(settings: BusSettings, config: RegistrySettings, parent_pid: int) -> None:
