@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,16 +11,21 @@ from kafka import KafkaProducer
 
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
-from services.bus.keys import citizen_key
+from services.bus.keys import citizen_key, keyed_hash
+from services.bus.models.base import EventModel
+from services.bus.models.citizen import StayPurpose, StayReported
+from services.bus.models.common import Channel
+from services.bus.models.registry import DecisionEvent, MatchConfirmed, RecordSplit
 from services.bus.publisher import EventMeta, Outgoing, Publisher, producer_config
 from services.bus.replay import read_deadletters
 from services.bus.settings import BusSettings
 from services.bus.simulator import TrafficSimulator
 from services.registry.pipeline import RegistryModel
 from services.registry.topics import CITIZENS, OBSERVATIONS
-from services.registry.views import citizen_record_view
+from services.registry.views import citizen_record_view, decision_from_event
 from tests.integration.bad_input import bad_records
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum, read_views
+from tests.unit.registry.builders import SITI
 
 EVENTS = 10_000
 
@@ -193,3 +198,95 @@ class TestLiveRegistry:
         )
         assert status == 200
         assert body == citizen_record_view(cid, record).model_dump(mode="json")
+
+    def test_officer_decisions_merge_and_split_a_weak_match(
+        self, worker: RegistryWorker, bus_settings: BusSettings
+    ) -> None:
+        """Two stay reports of one person without a NIK, at two offices: never merged on the weak match, but
+        offered as a candidate; an officer's MatchConfirmed on registry.decisions merges them (the absorbed id
+        is published with merged_into), a RecordSplit separates them again; at each step the live registry
+        equals the pure model given the same events and decisions."""
+        secret = bus_settings.citizen_key.get_secret_value().encode()
+        model = RegistryModel(hasher=lambda value: keyed_hash(value, secret))
+        now = datetime.now(UTC)
+
+        def publish(payload: EventModel, source: str, when: datetime) -> None:
+            with Publisher(bus_settings) as publisher:
+                outgoing = publisher.prepare(payload, EventMeta(source=source, time=when))
+                publisher.send_prepared([outgoing])
+            event = BusEvent(outgoing.envelope, payload, outgoing.key.decode())
+            if isinstance(payload, DecisionEvent):
+                model.apply_decision(decision_from_event(payload))
+            else:
+                model.apply_event(event)
+
+        def weak_stay(office: str, ref: str, city: str) -> StayReported:
+            return StayReported(
+                office=office,
+                office_record_ref=ref,
+                personal=SITI.personal(nik=False),
+                purpose=StayPurpose.WORK,
+                channel=Channel.WEB,
+                country="US",
+                city=city,
+                arrival_date=date(2025, 9, 1),
+            )
+
+        publish(weak_stay("kjri-new-york", "NY-W1", "New York"), "kjri-new-york", now - timedelta(days=2))
+        publish(
+            weak_stay("kbri-washington", "DC-W2", "Washington"), "kbri-washington", now - timedelta(days=1)
+        )
+        worker.wait_until(
+            lambda: len((worker.get("/registry/candidates") or {}).get("candidates", [])) == 1,
+            60,
+            "the candidate match",
+        )
+        candidate = worker.get("/registry/candidates")["candidates"][0]
+        assert len(set(candidate["citizen_ids"])) == 2
+        assert candidate["candidate_id"] in model.candidates
+
+        confirm = MatchConfirmed(
+            decision_id="dec-it-confirm-1",
+            candidate_id=candidate["candidate_id"],
+            anchors=tuple(candidate["anchors"]),
+            office="kemlu-pwni",
+            reason="same-passport-photo",
+            officer_id="officer-7",
+        )
+        publish(confirm, "kemlu-pwni", now)
+        worker.wait_until(
+            lambda: worker.get("/registry/candidates") == {"candidates": []} and len(model.records) == 1,
+            60,
+            "the confirmed merge",
+        )
+        (survivor, merged), *_ = model.records.items()
+        assert len(merged.observations) == 2
+        wait_for_views(worker, bus_settings, model)
+        views = read_views(bus_settings, CITIZENS)
+        absorbed = next(cid for cid in candidate["citizen_ids"] if cid != survivor)
+        assert views[absorbed].merged_into == survivor
+
+        split = RecordSplit(
+            decision_id="dec-it-split-1",
+            citizen_id=survivor,
+            merge_id=None,
+            moved=(candidate["anchors"][1],),
+            kept=(candidate["anchors"][0],),
+            office="kemlu-pwni",
+            reason="different-parents",
+            officer_id="officer-7",
+        )
+        publish(split, "kemlu-pwni", now)
+        assert len(model.records) == 2
+        wait_for_views(worker, bus_settings, model)
+
+
+def wait_for_views(worker: RegistryWorker, settings: BusSettings, model: RegistryModel) -> None:
+    """Until registry.citizens holds exactly the model's records (and merged-away ids marked so)."""
+
+    def agree() -> bool:
+        views = read_views(settings, CITIZENS)
+        live = {cid: v for cid, v in views.items() if v.merged_into is None}
+        return live == {cid: citizen_record_view(cid, r) for cid, r in model.records.items()}
+
+    worker.wait_until(agree, 60, "registry.citizens to equal the model")
