@@ -84,11 +84,20 @@ async def apply_batch(service: RegistryService, batch: list[tuple[int, bytes | N
 
 
 async def catch_up(service: RegistryService, end: int | None = None) -> None:
-    """Apply the topic's items from ``progress`` to ``end`` (default: the topic's end), a chunk at a time."""
-    if not service.index_ready:
-        await restore_index(service)
+    """Apply the topic's items from ``progress`` to ``end`` (default: the topic's end), a chunk at a time.
+
+    A store that holds more than the topic has (the topic was deleted and created again) describes
+    another history: it is cleared and rebuilt from the topic, never left to skip the new items.
+    """
     if end is None:
         end = await asyncio.to_thread(end_offset, service)
+        if service.store.progress > end:
+            log.error("store_ahead_of_topic", progress=service.store.progress, end=end, action="rebuild")
+            service.store.clear()
+            service.model.state = ResolverState()
+            service.index_ready = False
+    if not service.index_ready:
+        await restore_index(service)
     while (progress := service.store.progress) < end:
         chunk = await asyncio.to_thread(read_items, service, progress, min(end, progress + READ_CHUNK))
         await apply_items(service, chunk)

@@ -191,6 +191,13 @@ class RegistryStore:
         for column in self._columns:
             column.pending.clear()
 
+    def clear(self) -> None:
+        """Delete everything: for a store that holds more than its topic (the topic was recreated)."""
+        batch = WriteBatch(raw_mode=True)
+        batch.delete_range(b"", b"\xff")
+        self.db.write(batch)
+        self.discard()
+
     def discard(self) -> None:
         """Forget a batch that was not committed (its items will be applied again)."""
         for column in self._columns:

@@ -199,6 +199,27 @@ class TestLiveRegistry:
         assert status == 200
         assert body == citizen_record_view(cid, record).model_dump(mode="json")
 
+    def test_a_store_ahead_of_its_topic_is_rebuilt(
+        self, worker: RegistryWorker, bus_settings: BusSettings
+    ) -> None:
+        """The worker's store outlives its topics (they were deleted and created again, here: new, empty
+        topics under another prefix): started on them, it does not skip the new history as "already
+        applied" but clears the store and follows the new topics."""
+        outgoing, _, observed = simulated(bus_settings, 800, seed=505)
+        send(bus_settings, outgoing)
+        wait_for_all(worker, bus_settings, observed)
+        worker.stop()
+        fresh = bus_settings.model_copy(update={"topic_prefix": bus_settings.topic_prefix + "again."})
+        create_topics(fresh)
+        worker.settings = fresh
+        worker.start()
+        outgoing, model, observed = simulated(fresh, 300, seed=606)
+        send(fresh, outgoing)
+        wait_for_all(worker, fresh, observed)
+        assert worker.get("/registry/stats")["citizens"] == len(model.records)
+        expected = model.counts()
+        assert worker.get("/registry/counts")["abroad"] == expected.abroad
+
     def test_officer_decisions_merge_and_split_a_weak_match(
         self, worker: RegistryWorker, bus_settings: BusSettings
     ) -> None:

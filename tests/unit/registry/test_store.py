@@ -90,3 +90,15 @@ class TestRegistryStore:
         store.commit(len(events))
         store.records.cache.clear()
         assert dict(store.records.items()) == dict(in_memory.records)
+
+    def test_clear_empties_every_column(self, store: RegistryStore) -> None:
+        """After clear the store holds nothing, not even its progress: a rebuild starts from offset 0."""
+        (cid, record), *_ = records_of(10).records.items()
+        store.records[cid] = record
+        store.placed[cid] = "US|kbri-washington"
+        store.counts["abroad"] = 1
+        store.commit(9)
+        store.clear()
+        assert store.progress == 0
+        assert store.record_count == 0
+        assert list(store.records) == list(store.placed) == list(store.counts) == []
