@@ -22,6 +22,7 @@ from rich.table import Table
 
 from services.bus.catalogue import create_topics
 from services.bus.logs import get_logger
+from services.bus.offices import all_offices
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import REPO_ROOT, BusSettings
 from services.bus.simulator import TrafficSimulator
@@ -46,7 +47,7 @@ class Summary:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         t = Table(
             title=f"mission service bus: {self.published} events, {self.published / elapsed:.0f}/s "
-            f"(target {rate:.0f}/s), {len(self.sources)} offices seen",
+            f"(target {rate:.0f}/s), {len(self.sources)} of {len(all_offices())} offices and agencies seen",
             expand=False,
         )
         t.add_column("event type")
