@@ -224,6 +224,20 @@ def transferred(case: str, office: str, to_office: str, time: datetime, label: s
     return wrap(payload, time, label)
 
 
+NY, DC, LA, CHI = "kjri-new-york", "kbri-washington", "kjri-los-angeles", "kjri-chicago"
+
+
+def four_offices_history() -> list[BusEvent]:
+    """Siti's stay in NY, her move to DC, a passport renewed in LA and a protection case in Chicago."""
+    return [
+        stay(SITI.personal(), NY, "NY-1", at(0), "a"),
+        stay(SITI.personal(), DC, "DC-1", at(48), "b", city="Washington"),
+        submitted(SITI.personal(passport=True), "APP-1", LA, at(60), "c"),
+        printed("C7777777", "APP-1", LA, at(90), "d"),
+        opened(SITI.personal(nik=True, name=False), "CASE-1", CHI, at(100), "e"),
+    ]
+
+
 def tricky_history() -> list[BusEvent]:
     """A small history full of identity work: renames, merges through passports, applications and cases,
     weak-only duplicates, namesakes with different NIKs, late and early events."""

@@ -11,22 +11,23 @@ from services.registry.pipeline import RegistryModel
 from services.registry.record import fold
 from tests.unit.registry.builders import (
     BUDI,
+    CHI,
+    DC,
     DEWI,
+    LA,
+    NY,
     SITI,
     at,
     departed,
     details,
+    four_offices_history,
     hasher,
     obs_of,
-    opened,
-    printed,
     simulated,
     stay,
     submitted,
     tricky_history,
 )
-
-NY, DC, LA, CHI = "kjri-new-york", "kbri-washington", "kjri-los-angeles", "kjri-chicago"
 
 
 def model_of(*events: BusEvent) -> RegistryModel:
@@ -52,13 +53,7 @@ class TestOnePersonManyOffices:
 
     def test_four_offices_one_record(self) -> None:
         """Stay in NY, move to DC, passport renewed in LA, protection case in Chicago: one golden record."""
-        model = model_of(
-            stay(SITI.personal(), NY, "NY-1", at(0), "a"),
-            stay(SITI.personal(), DC, "DC-1", at(48), "b", city="Washington"),
-            submitted(SITI.personal(passport=True), "APP-1", LA, at(60), "c"),
-            printed("C7777777", "APP-1", LA, at(90), "d"),
-            opened(SITI.personal(nik=True, name=False), "CASE-1", CHI, at(100), "e"),
-        )
+        model = model_of(*four_offices_history())
         (record,) = model.records.values()
         view = golden(record)
         assert view["offices"] == [DC, CHI, LA, NY]

@@ -44,12 +44,15 @@ from services.registry.views import (
 )
 from tests.unit.registry.builders import (
     BUDI,
+    CHI,
+    DC,
     DEWI,
+    LA,
+    NY,
     SITI,
     at,
+    four_offices_history,
     hasher,
-    opened,
-    printed,
     simulated,
     stay,
     submitted,
@@ -57,7 +60,6 @@ from tests.unit.registry.builders import (
 )
 
 CODEC = AvroCodec(load_registry(get_settings().schemas_dir))
-NY, DC, LA, CHI = "kjri-new-york", "kbri-washington", "kjri-los-angeles", "kjri-chicago"
 NOW = datetime(2026, 3, 20, 12, 0, 0, 123456, tzinfo=UTC)
 WHO = {"office": "kemlu-pwni", "officer_id": "officer-0042"}
 
@@ -127,13 +129,7 @@ class TestCitizenRecordView:
 
     def test_four_offices_in_one_view(self) -> None:
         """NY and DC stays, an LA passport and a Chicago case: one view, passports inside personal."""
-        model = model_of(
-            stay(SITI.personal(), NY, "NY-1", at(0), "a"),
-            stay(SITI.personal(), DC, "DC-1", at(48), "b", city="Washington"),
-            submitted(SITI.personal(passport=True), "APP-1", LA, at(60), "c"),
-            printed("C7777777", "APP-1", LA, at(90), "d"),
-            opened(SITI.personal(nik=True, name=False), "CASE-1", CHI, at(100), "e"),
-        )
+        model = model_of(*four_offices_history())
         ((cid, record),) = model.records.items()
         view = citizen_record_view(cid, record)
         assert view.personal is not None
