@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.common import broker, print_table, write_result
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
-from services.bus.keys import citizen_key
+from services.bus.keys import citizen_hasher
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
 from services.bus.simulator import TrafficSimulator
@@ -84,8 +84,7 @@ def throughput(cluster_bootstrap: str, tmp: Path) -> dict[str, float]:
 def latency(cluster_bootstrap: str, tmp: Path, rate: int) -> dict[str, float]:
     settings = BusSettings(bootstrap_servers=cluster_bootstrap, topic_prefix=f"lat{rate}.")
     create_topics(settings)
-    secret = settings.citizen_key.get_secret_value().encode()
-    model = RegistryModel(hasher=lambda v: citizen_key(v, secret))
+    model = RegistryModel(hasher=citizen_hasher(settings))
     worker = RegistryWorker.create(settings, tmp / f"lat{rate}")
     worker.datadir.parent.mkdir(parents=True, exist_ok=True)
     worker.start()

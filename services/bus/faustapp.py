@@ -1,8 +1,8 @@
-"""What every faust processor shares: the App configuration and the way raw records enter a processor.
+"""What every faust processor shares: the App configuration.
 
-Processors read domain topics as raw bytes and decode them with the same ``EventDecoder`` the kafka-python
-consumer uses; whatever it refuses goes to ``bus.deadletter`` (acknowledged before the offset moves on).
-At-least-once processing: every update is made idempotent by event id in the pure fold, not by faust.
+At-least-once processing: every update is made idempotent by event id in the pure fold, not by faust; a
+processor that must not lose records decodes domain topics with ``BusConsumer`` and commits explicitly
+(faust commits past messages it skips after a rebalance: see ``services.registry.intake``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,7 @@ from pathlib import Path
 
 import faust
 
-from services.bus.logs import get_logger
 from services.bus.settings import BusSettings
-
-log = get_logger("processor")
 
 
 def broker_urls(settings: BusSettings) -> list[str]:

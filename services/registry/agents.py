@@ -49,7 +49,7 @@ def register(service: RegistryService) -> None:
     async def catch_up_on_start() -> None:
         await guarded(service, partial(catch_up, service))
 
-    app.agent(service.topics[OBSERVATIONS], name="registry-core")(core_agent)
+    app.agent(service.observations, name="registry-core")(core_agent)
     app.task(catch_up_on_start)
 
 

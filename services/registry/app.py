@@ -50,7 +50,8 @@ class RegistryService:
     model: RegistryModel
     store: RegistryStore
     publisher: ViewPublisher
-    topics: dict[str, Any]
+    observations: Any
+    """The faust topic the core reads: ``registry.observations``."""
     index_ready: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while the core changes state: one batch, one catch-up or one restore at a time."""
@@ -82,11 +83,7 @@ def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryS
         model=RegistryModel(hasher=citizen_hasher(settings), records=store.records),
         store=store,
         publisher=ViewPublisher(settings, AvroCodec(load_registry(settings.schemas_dir)), config.source),
-        topics={
-            OBSERVATIONS: app.topic(
-                settings.topic(OBSERVATIONS), key_serializer="raw", value_serializer="raw"
-            )
-        },
+        observations=app.topic(settings.topic(OBSERVATIONS), key_serializer="raw", value_serializer="raw"),
     )
     agents.register(service)
     web.register(service)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
+from services.bus.models.registry import TOTAL_KEY
 from services.registry.facts import Status
 from services.registry.record import CitizenRecord, residence
 
-TOTAL = "abroad"
+TOTAL = TOTAL_KEY
 
 
 def residence_of(record: CitizenRecord | None) -> str | None:

@@ -11,7 +11,7 @@ from kafka import KafkaProducer
 
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
-from services.bus.keys import citizen_key, keyed_hash
+from services.bus.keys import citizen_hasher
 from services.bus.models.base import EventModel
 from services.bus.models.citizen import StayPurpose, StayReported
 from services.bus.models.common import Channel
@@ -32,8 +32,7 @@ EVENTS = 10_000
 
 def simulated(settings: BusSettings, n: int, seed: int) -> tuple[list[Outgoing], RegistryModel, int]:
     """Encoded events and the in-process model folded over exactly those events."""
-    secret = settings.citizen_key.get_secret_value().encode()
-    model = RegistryModel(hasher=lambda value: citizen_key(value, secret))
+    model = RegistryModel(hasher=citizen_hasher(settings))
     batch = TrafficSimulator(seed, start=datetime.now(UTC) - timedelta(days=90)).next_batch(n)
     with Publisher(settings) as publisher:
         outgoing = [publisher.prepare(s.event, EventMeta(source=s.source, time=s.time)) for s in batch]
@@ -227,8 +226,7 @@ class TestLiveRegistry:
         offered as a candidate; an officer's MatchConfirmed on registry.decisions merges them (the absorbed id
         is published with merged_into), a RecordSplit separates them again; at each step the live registry
         equals the pure model given the same events and decisions."""
-        secret = bus_settings.citizen_key.get_secret_value().encode()
-        model = RegistryModel(hasher=lambda value: keyed_hash(value, secret))
+        model = RegistryModel(hasher=citizen_hasher(bus_settings))
         now = datetime.now(UTC)
 
         def publish(payload: EventModel, source: str, when: datetime) -> None:
