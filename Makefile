@@ -39,12 +39,13 @@ unit: $(STAMP) ## Only the pure unit tests (no broker)
 integration: $(STAMP) $(KAFKA_JARS) ## Only the tests against the real broker
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff (every rule, each ignored one with its reason) and the import layers (lint-imports)
 	$(BIN)/ruff check services tests bench deploy
 	$(BIN)/ruff format --check services tests bench deploy
+	$(BIN)/lint-imports
 
-typecheck: $(STAMP) ## mypy --strict on services/
-	$(BIN)/mypy --strict services
+typecheck: $(STAMP) ## mypy --strict on services/, bench/ and deploy/
+	$(BIN)/mypy --strict services bench deploy
 
 bench: $(STAMP) $(KAFKA_JARS) ## Benchmarks; results go to bench/results/
 	$(BIN)/python -m bench

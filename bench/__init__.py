@@ -1,0 +1,1 @@
+"""Benchmarks: SDK publishing, the registry processor and the simulator, each measured on its own."""

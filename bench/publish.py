@@ -16,7 +16,7 @@ from bench.common import broker, print_table, write_result
 from services.bus.catalogue import create_topics
 from services.bus.publisher import EventMeta, Publisher, producer_config
 from services.bus.settings import BusSettings
-from services.bus.simulator import TrafficSimulator
+from services.sim.simulator import TrafficSimulator
 
 EVENTS = 20_000
 ROUNDS = 3

@@ -28,9 +28,9 @@ from services.bus.events import BusEvent
 from services.bus.keys import citizen_hasher
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
-from services.bus.simulator import TrafficSimulator
-from services.registry.pipeline import RegistryModel
+from services.registry.model import RegistryModel
 from services.registry.topics import OBSERVATIONS
+from services.sim.simulator import TrafficSimulator
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum
 
 THROUGHPUT_EVENTS = 20_000

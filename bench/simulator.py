@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import print_table, write_result
-from services.bus.simulator import TrafficSimulator
+from services.sim.simulator import TrafficSimulator
 
 EVENTS = 50_000
 

@@ -1,0 +1,1 @@
+"""Deployment: the Kafka launcher that runs the brokers the bus needs."""

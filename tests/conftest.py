@@ -1,5 +1,6 @@
 """Shared fixtures. The real broker is started once per session, on free ports in a temporary directory,
-with the project's own launcher; integration tests fail (never skip) if it cannot start."""
+with the project's own launcher; integration tests fail (never skip) if it cannot start.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The Kafka launcher: official Apache Kafka brokers in KRaft mode on loopback, run with the JDK."""

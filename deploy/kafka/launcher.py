@@ -92,18 +92,22 @@ class Node:
 
     @property
     def pid_file(self) -> Path:
+        """Where the pid of the node's running process is recorded."""
         return self.directory / "kafka.pid"
 
     @property
     def log_dir(self) -> Path:
+        """The node's logs: the broker's ``server.log`` and its ``stdout.log``."""
         return self.directory / "logs"
 
     @property
     def data_dir(self) -> Path:
+        """The node's Kafka storage (``log.dirs``)."""
         return self.directory / "data"
 
     @property
     def server_log(self) -> Path:
+        """The log the broker writes through log4j."""
         return self.log_dir / "server.log"
 
     def pid(self) -> int | None:
@@ -148,13 +152,16 @@ class KafkaCluster:
 
     @property
     def bootstrap_servers(self) -> str:
+        """The ``host:port`` list clients connect to, comma-separated."""
         return ",".join(f"127.0.0.1:{n.port}" for n in self.members)
 
     @property
     def voters(self) -> str:
+        """The ``controller.quorum.voters`` value: each node's id and controller address."""
         return ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.members)
 
     def running(self) -> bool:
+        """True when every node's process is alive and accepts client connections."""
         return all(n.pid() is not None and port_open(n.port) for n in self.members)
 
     def cluster_id(self) -> str:
@@ -320,6 +327,7 @@ class KafkaCluster:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: start, stop, status, fetch or log; returns the exit code."""
     parser = argparse.ArgumentParser(description="Run Apache Kafka (KRaft) on 127.0.0.1")
     parser.add_argument("command", choices=["start", "stop", "status", "fetch", "log"])
     parser.add_argument("--nodes", type=int, default=int(os.environ.get("KAFKA_NODES", "1")))

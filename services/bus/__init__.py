@@ -1,0 +1,1 @@
+"""The SDK producers, processors and auditors share: contracts, envelope, publishing and consuming."""

@@ -64,6 +64,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 
 
 def spec(name: str) -> TopicSpec:
+    """The catalogue entry of a topic by its logical name; KeyError for an unknown one."""
     for topic in CATALOGUE:
         if topic.name == name:
             return topic
@@ -71,6 +72,7 @@ def spec(name: str) -> TopicSpec:
 
 
 def domain_topics() -> tuple[str, ...]:
+    """The domain topics (whose values are bus events): not the dead-letter topic."""
     return tuple(t.name for t in CATALOGUE if t.value.startswith("id.go.kemlu.bus."))
 
 

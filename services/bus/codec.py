@@ -12,8 +12,8 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from services.bus.contracts import Contract, ContractRegistry
 from services.bus.errors import EncodeError, MalformedPayload, UnknownSchema
+from services.bus.schemas import Contract, ContractRegistry
 
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
@@ -63,7 +63,7 @@ class AvroCodec:
         stream.seek(HEADER_SIZE)
         try:
             record = schemaless_reader(stream, writer.schema, reader.schema)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - fastavro raises anything on bad bytes; all of it is "malformed"
             raise MalformedPayload(
                 f"body does not decode as {writer.fullname} ({type(exc).__name__})"
             ) from None

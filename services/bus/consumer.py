@@ -8,11 +8,10 @@ offset passes them, so nothing is dropped in silence.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Self
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from services.bus.contracts import load_registry
 from services.bus.deadletter import DeadLetterWriter
 from services.bus.decoder import EventDecoder, RawRecord
 from services.bus.errors import BusError
@@ -20,6 +19,7 @@ from services.bus.events import BusEvent
 from services.bus.logs import get_logger
 from services.bus.metrics import EVENTS_CONSUMED
 from services.bus.publisher import producer_config
+from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
 
 log = get_logger("consumer")
@@ -79,7 +79,8 @@ class BusConsumer:
         self, timeout_ms: int = 1000, max_records: int | None = None
     ) -> list[tuple[RawRecord, BusEvent]]:
         """One poll: each accepted event with the record it came from, in partition order (refused ones
-        already dead-lettered), so a caller can still refuse an event it fails to handle."""
+        already dead-lettered), so a caller can still refuse an event it fails to handle.
+        """
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         accepted: list[tuple[RawRecord, BusEvent]] = []
         for messages in batches.values():
@@ -105,13 +106,15 @@ class BusConsumer:
             self.commit()
 
     def commit(self) -> None:
+        """Commit the offsets polled so far; call it once their events are applied."""
         self.consumer.commit()
 
     def close(self) -> None:
+        """Close the consumer and the producer that sends dead letters."""
         self.consumer.close()
         self._producer.close()
 
-    def __enter__(self) -> BusConsumer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

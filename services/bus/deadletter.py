@@ -56,6 +56,7 @@ class DeadLetter:
 
     @classmethod
     def from_raw(cls, raw: RawRecord) -> DeadLetter:
+        """Read a dead letter's ``dlq_*`` headers; the original headers are kept without them."""
         return cls(
             offset=raw.offset,
             partition=raw.partition,
@@ -80,6 +81,7 @@ class DeadLetterWriter:
         self.component = component
 
     def send(self, raw: RawRecord, error: BusError, timeout: float = 30.0) -> None:
+        """Dead-letter one record, waiting up to ``timeout`` for the acknowledgement; logs ids only."""
         headers = deadletter_headers(raw, error, self.component)
         self.producer.send(self.topic, raw.value, key=raw.key, headers=headers).get(timeout)
         EVENTS_DEADLETTERED.labels(raw.topic, error.reason, self.component).inc()

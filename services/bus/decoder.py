@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.bus.codec import AvroCodec
-from services.bus.contracts import ContractRegistry
 from services.bus.envelope import Envelope
 from services.bus.errors import InvalidEnvelope, MalformedPayload
 from services.bus.events import BusEvent, build_payload, check_event
+from services.bus.schemas import ContractRegistry
 from services.bus.settings import BusSettings
 
 
@@ -27,6 +27,7 @@ class RawRecord:
     headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
+        """The first non-null header of that name as text, or None."""
         for key, value in self.headers:
             if key == name and value is not None:
                 return value.decode("utf-8", "replace")
@@ -41,6 +42,7 @@ class EventDecoder:
         self.skew = settings.max_future_skew
 
     def decode(self, raw: RawRecord, *, now: datetime | None = None) -> BusEvent:
+        """The validated event; the first check it fails raises its BusError."""
         if raw.value is None:
             raise MalformedPayload("record has no value (a tombstone on a domain topic)")
         envelope = Envelope.from_headers(raw.headers)

@@ -68,3 +68,9 @@ class ProcessingFailed(BusError):
     """A valid event that a processor could not handle: a defect to fix, then re-publish the dead letter."""
 
     reason = "PROCESSING_FAILED"
+
+
+class TopicMissing(BusError):
+    """A topic that was asked for does not exist on the broker (not created yet, or a typo)."""
+
+    reason = "TOPIC_MISSING"

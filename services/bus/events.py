@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from services.bus.envelope import Envelope
 from services.bus.errors import FutureEvent, InvalidEnvelope, InvalidEvent, UnknownSchema, UnknownSource
-from services.bus.models import EVENT_MODELS
-from services.bus.models.base import EventModel, format_validation_error
-from services.bus.offices import is_known_office
+from services.contracts import EVENT_MODELS
+from services.contracts.base import EventModel, format_validation_error
+from services.reference.offices import is_known_office
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,17 @@ class BusEvent:
 
     @property
     def id(self) -> str:
+        """The event id (``ce_id``)."""
         return self.envelope.id
 
     @property
     def type(self) -> str:
+        """The event type (``ce_type``): the payload's Avro full name."""
         return self.envelope.type
 
 
 def model_for(fullname: str) -> type[EventModel]:
+    """The pydantic model of an Avro full name; UnknownSchema when there is none."""
     try:
         return EVENT_MODELS[fullname]
     except KeyError:

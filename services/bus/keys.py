@@ -11,8 +11,8 @@ import hashlib
 import hmac
 from collections.abc import Callable
 
-from services.bus.models.base import EventModel
 from services.bus.settings import BusSettings
+from services.contracts.base import EventModel
 
 KEYID_HEADER = "bus_keyid"
 
@@ -24,7 +24,8 @@ def citizen_key(nik: str, secret: bytes) -> str:
 
 def keyed_hash(value: str, secret: bytes) -> str:
     """HMAC-SHA256 over the UTF-8 of any text, hex: how processors pseudonymise identifiers (a passport
-    number, a name with birth date and place). For a NIK it is exactly ``citizen_key``."""
+    number, a name with birth date and place). For a NIK it is exactly ``citizen_key``.
+    """
     return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

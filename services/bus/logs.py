@@ -36,6 +36,7 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A logger bound to ``component=name``; logging is configured with defaults on first use."""
     if not _configured:
         configure_logging()
     logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(component=name)

@@ -10,21 +10,21 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from services.bus.codec import AvroCodec
-from services.bus.contracts import load_registry
 from services.bus.envelope import Envelope, Headers
 from services.bus.errors import PublishError
 from services.bus.events import check_event
 from services.bus.keys import KEYID_HEADER, key_for
 from services.bus.logs import get_logger
 from services.bus.metrics import EVENTS_PUBLISHED, PUBLISH_FAILURES, PUBLISH_SECONDS
-from services.bus.models.base import EventModel
+from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
+from services.contracts.base import EventModel
 
 log = get_logger("publisher")
 
@@ -120,7 +120,7 @@ class Publisher:
                 meta = future.get(timeout)
             except KafkaError as exc:
                 PUBLISH_FAILURES.labels(outgoing.envelope.type, type(exc).__name__).inc()
-                log.error("publish_failed", event_id=outgoing.envelope.id, error=type(exc).__name__)
+                log.exception("publish_failed", event_id=outgoing.envelope.id, error=type(exc).__name__)
                 raise PublishError(f"event {outgoing.envelope.id} was not acknowledged: {exc}") from exc
             EVENTS_PUBLISHED.labels(outgoing.envelope.type, outgoing.envelope.source).inc()
             results.append(Published(outgoing.envelope.id, meta.topic, meta.partition, meta.offset))
@@ -147,9 +147,10 @@ class Publisher:
         return self.send_prepared([self.prepare(payload, meta) for payload, meta in items])
 
     def close(self, timeout: float = 10.0) -> None:
+        """Flush and close the producer; pending sends are waited for up to ``timeout``."""
         self.producer.close(timeout=timeout)
 
-    def __enter__(self) -> Publisher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -36,6 +36,7 @@ class BusSettings(BaseSettings):
 
     @property
     def max_future_skew(self) -> timedelta:
+        """How far ahead of the clock an event time may be before the event is refused."""
         return timedelta(seconds=self.max_future_skew_seconds)
 
     def topic(self, name: str) -> str:

@@ -1,0 +1,1 @@
+"""The passport service: appointment quotas and application status (to come)."""

@@ -1,0 +1,1 @@
+"""The protection-case view (to come)."""

@@ -16,78 +16,55 @@ stored progress. Both stages call the same pure functions as the audit replay an
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 
 from services.bus.catalogue import create_topics
 from services.bus.codec import AvroCodec
-from services.bus.contracts import load_registry
-from services.bus.faustapp import make_app
 from services.bus.keys import citizen_hasher
+from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
+from services.registry import agents, web
+from services.registry.core import RegistryCore
 from services.registry.intake import intake_main
-from services.registry.pipeline import RegistryModel
-from services.registry.publishing import ViewPublisher
+from services.registry.model import RegistryModel
 from services.registry.settings import RegistrySettings
 from services.registry.store import RegistryStore
 from services.registry.topics import OBSERVATIONS, REGISTRY_TOPICS
+from services.runtime.faustapp import make_app
+from services.runtime.publishing import ViewPublisher
 
 INTAKE_STOP_SECONDS = 15.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegistryService:
-    """The App with its topics, its store and the in-process model the agent and the views share."""
+    """The faust App, the core it drives and the topic it reads."""
 
-    settings: BusSettings
-    config: RegistrySettings
     app: Any
-    model: RegistryModel
-    store: RegistryStore
-    publisher: ViewPublisher
-    observations: Any
-    """The faust topic the core reads: ``registry.observations``."""
-    index_ready: bool = False
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held while the core changes state: one batch, one catch-up or one restore at a time."""
-    stats: dict[str, int] = field(
-        default_factory=lambda: {
-            "observations": 0,
-            "records_published": 0,
-            "next_offset": 0,
-            "gaps_filled": 0,
-        }
-    )
-
-    def hasher(self, value: str) -> str:
-        """The pseudonym of an identifier's value (NIK, passport number), as the intake makes it."""
-        return self.model.hasher(value)
+    core: RegistryCore
 
 
 def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryService:
-    """Build the App, declare its topics, open the store and register the agent and the views."""
-    from services.registry import agents, web
-
+    """Build the core and the App, declare the topics, register the agent and the HTTP views."""
     create_topics(settings, REGISTRY_TOPICS)
     app = make_app("registry", settings, datadir=config.datadir, web_port=config.web_port, store="memory://")
     store = RegistryStore(config.datadir, cache_size=config.record_cache)
-    service = RegistryService(
+    core = RegistryCore(
         settings=settings,
         config=config,
-        app=app,
         model=RegistryModel(hasher=citizen_hasher(settings), records=store.records),
         store=store,
         publisher=ViewPublisher(settings, AvroCodec(load_registry(settings.schemas_dir)), config.source),
-        observations=app.topic(settings.topic(OBSERVATIONS), key_serializer="raw", value_serializer="raw"),
     )
-    agents.register(service)
-    web.register(service)
-    return service
+    observations = app.topic(settings.topic(OBSERVATIONS), key_serializer="raw", value_serializer="raw")
+    agents.register(app, observations, core)
+    web.register(app, core)
+    return RegistryService(app=app, core=core)
 
 
 def worker_main(settings: BusSettings, config: RegistrySettings) -> None:
@@ -105,5 +82,5 @@ def worker_main(settings: BusSettings, config: RegistrySettings) -> None:
         intake.join(INTAKE_STOP_SECONDS)
         if intake.is_alive():
             intake.kill()
-        service.publisher.close()
-        service.store.close()
+        service.core.publisher.close()
+        service.core.store.close()

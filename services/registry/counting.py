@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from services.bus.models.registry import TOTAL_KEY
+from services.contracts.registry import TOTAL_KEY, CountDimension, figure_key
 from services.registry.facts import Status
 from services.registry.record import CitizenRecord, residence
 
@@ -32,9 +32,9 @@ def count_keys(place: str | None) -> list[str]:
     country, office = place.split("|", 1)
     keys = [TOTAL]
     if country:
-        keys.append(f"country:{country}")
+        keys.append(figure_key(CountDimension.COUNTRY, country))
     if office:
-        keys.append(f"office:{office}")
+        keys.append(figure_key(CountDimension.OFFICE, office))
     return keys
 
 

@@ -43,6 +43,8 @@ class Status(enum.StrEnum):
 
 
 class CaseStatus(enum.StrEnum):
+    """Whether a protection case is open or closed."""
+
     OPEN = "OPEN"
     CLOSED = "CLOSED"
 
@@ -78,6 +80,7 @@ class PassportHeld:
 
     @property
     def printed(self) -> bool:
+        """True once a ``PassportPrinted`` gave the issue data."""
         return self.issue_date is not None
 
 
@@ -125,6 +128,7 @@ class Observation:
 
     @property
     def stamp(self) -> Stamp:
+        """The observation's place in latest-wins order."""
         return (self.time, self.source, self.event_id)
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,6 +174,7 @@ class Observation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Observation:
+        """The observation ``to_dict`` wrote, read back."""
         stay, passport, case = data["stay"], data["passport"], data["case"]
         return cls(
             event_id=data["event_id"],

@@ -73,10 +73,12 @@ def normalise_passport(number: str) -> str:
 
 
 def nik_identifier(nik: str, hasher: Hasher) -> str:
+    """The ``nik:`` identifier: the NIK hashed by ``hasher``."""
     return f"nik:{hasher(nik)}"
 
 
 def passport_identifier(number: str, hasher: Hasher) -> str:
+    """The ``passport:`` identifier: the normalised number hashed by ``hasher``."""
     return f"passport:{hasher(normalise_passport(number))}"
 
 
@@ -86,10 +88,12 @@ def ref_identifier(office: str, office_record_ref: str) -> str:
 
 
 def app_identifier(application_id: str) -> str:
+    """The ``app:`` identifier that ties a passport application's events together."""
     return f"app:{application_id}"
 
 
 def case_identifier(case_id: str) -> str:
+    """The ``case:`` identifier that ties a protection case's events together."""
     return f"case:{case_id}"
 
 

@@ -52,6 +52,7 @@ class ResolverState:
         self.candidates_of: dict[str, set[str]] = {}
 
     def add_link(self, link_id: str, link: Link) -> None:
+        """Keep an observation's link, indexed by each of its identifiers (owners are set by ``join``)."""
         self.links[link_id] = link
         for identifier in link.identifiers:
             self.links_by_identifier.setdefault(identifier, set()).add(link_id)

@@ -22,6 +22,7 @@ from contextlib import ExitStack
 
 from kafka import KafkaProducer
 
+from services.bus.catalogue import domain_topics
 from services.bus.consumer import BusConsumer
 from services.bus.errors import ProcessingFailed
 from services.bus.events import BusEvent
@@ -32,14 +33,13 @@ from services.bus.settings import BusSettings
 from services.registry.decisions import Decision
 from services.registry.facts import Observation
 from services.registry.items import encode_item
+from services.registry.mapping import decision_from_event
 from services.registry.observation import observe
 from services.registry.settings import RegistrySettings
 from services.registry.topics import DECISIONS, OBSERVATIONS
-from services.registry.views import decision_from_event
 
 log = get_logger("registry.intake")
-DOMAIN_TOPICS = ("citizen", "passport", "protection")
-SOURCES = (*DOMAIN_TOPICS, DECISIONS)
+SOURCES = (*domain_topics(), DECISIONS)
 ACK_TIMEOUT = 60.0
 RETRY_SECONDS = 2.0
 
@@ -67,6 +67,7 @@ class RegistryIntake:
         self.should_stop = should_stop
 
     def run(self) -> None:
+        """Loop until told to stop; after an error, wait and start over from the committed offsets."""
         while not self.should_stop():
             try:
                 self._loop()
@@ -95,7 +96,7 @@ class RegistryIntake:
                 for raw, event in records:
                     try:
                         item = to_item(event, self.hasher)
-                    except Exception as exc:  # a defect met by one valid event must not stall the rest
+                    except Exception as exc:  # noqa: BLE001 - a defect met by one valid event must not stall the rest
                         detail = f"{event.type}: {type(exc).__name__} in the registry intake"
                         consumer.refuse(raw, ProcessingFailed(detail))
                         continue

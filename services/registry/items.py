@@ -38,6 +38,7 @@ def encode_item(item: Item) -> bytes:
 
 
 def decode_item(data: bytes) -> Item:
+    """Read back what ``encode_item`` wrote; ValueError for an unknown kind."""
     body = json.loads(data)
     kind = body["kind"]
     if kind == "observation":

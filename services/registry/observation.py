@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date
 
 from services.bus.events import BusEvent
-from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayReported
-from services.bus.models.common import Personal
-from services.bus.models.passport import (
+from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayReported
+from services.contracts.common import Personal
+from services.contracts.passport import (
     ApplicationSubmitted,
     AppointmentBooked,
     AppointmentCancelled,
@@ -23,7 +23,7 @@ from services.bus.models.passport import (
     PaymentReceived,
     ReadyForPickup,
 )
-from services.bus.models.protection import (
+from services.contracts.protection import (
     CaseAssigned,
     CaseClosed,
     CaseEscalated,

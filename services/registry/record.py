@@ -39,6 +39,7 @@ class CitizenRecord:
 
     @property
     def citizen_id(self) -> str:
+        """The citizen id, derived from ``anchor``."""
         return citizen_id_for(self.anchor)
 
     def __repr__(self) -> str:

@@ -34,7 +34,8 @@ _GONE = _Gone()
 
 class Column(MutableMapping[str, V], Generic[V]):
     """The keys under one prefix; writes wait, decoded, in ``pending`` until the store commits the batch
-    (so a record changed by every item of a batch is encoded once, at commit)."""
+    (so a record changed by every item of a batch is encoded once, at commit).
+    """
 
     def __init__(
         self, db: Rdict, prefix: bytes, encode: Callable[[V], bytes], decode: Callable[[bytes], V]
@@ -99,6 +100,7 @@ class Column(MutableMapping[str, V], Generic[V]):
         )
 
     def write_to(self, batch: WriteBatch) -> None:
+        """Add the pending writes and deletes to ``batch`` (the store writes it, with its progress)."""
         for key, value in self.pending.items():
             if isinstance(value, _Gone):
                 batch.delete(self.prefix + key.encode())
@@ -106,6 +108,7 @@ class Column(MutableMapping[str, V], Generic[V]):
                 batch.put(self.prefix + key.encode(), self.encode(value))
 
     def discard(self) -> None:
+        """Forget the pending writes."""
         self.pending.clear()
 
 
@@ -145,12 +148,14 @@ class RecordColumn(Column[CitizenRecord]):
         self.cache.pop(key, None)
 
     def write_to(self, batch: WriteBatch) -> None:
+        """As ``Column.write_to``; the written records become the cache's most recent."""
         super().write_to(batch)
         for key, value in self.pending.items():
             if not isinstance(value, _Gone):
                 self._remember(key, value)
 
     def discard(self) -> None:
+        """Forget the pending writes and the cache (it may hold records of the discarded batch)."""
         super().discard()
         self.cache.clear()
 
@@ -161,7 +166,7 @@ class RegistryStore:
     def __init__(self, path: Path, *, cache_size: int = 20_000) -> None:
         path.mkdir(parents=True, exist_ok=True)
         options = Options(raw_mode=True)
-        options.create_if_missing(True)
+        options.create_if_missing(True)  # noqa: FBT003 - rocksdict's own API
         self.db = Rdict(str(path / "registry.rocksdb"), options=options)
         self.records = RecordColumn(self.db, cache_size)
         self.placed: Column[str] = Column(self.db, b"p:", str.encode, bytes.decode)
@@ -204,6 +209,7 @@ class RegistryStore:
             column.discard()
 
     def close(self) -> None:
+        """Close the database (what was committed is on disk)."""
         self.db.close()
 
 

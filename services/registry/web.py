@@ -14,13 +14,19 @@ from typing import Any
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.bus.models.registry import AccessPurpose, LookupKind, RecordAccessedModel
-from services.bus.offices import is_known_office
-from services.registry.app import RegistryService
+from services.contracts.registry import (
+    AccessPurpose,
+    CountDimension,
+    LookupKind,
+    RecordAccessedModel,
+    parse_figure_key,
+)
+from services.reference.offices import is_known_office
+from services.registry.core import RegistryCore
 from services.registry.counting import TOTAL
 from services.registry.identifiers import nik_identifier, passport_identifier
+from services.registry.mapping import citizen_record_view
 from services.registry.topics import ACCESS
-from services.registry.views import citizen_record_view
 
 STAFF_ID_MAX = 64
 SAMPLE_MAX = 100
@@ -33,6 +39,7 @@ class AccessError(ValueError):
 
 
 def who_asks(data: dict[str, Any]) -> tuple[str, str, AccessPurpose]:
+    """Staff id, office and purpose of the request; AccessError if any is missing or unknown."""
     requested_by = str(data.get("requested_by") or "").strip()
     office = str(data.get("office") or "").strip()
     if not requested_by or len(requested_by) > STAFF_ID_MAX:
@@ -46,15 +53,16 @@ def who_asks(data: dict[str, Any]) -> tuple[str, str, AccessPurpose]:
     return requested_by, office, purpose
 
 
-def figures(service: RegistryService) -> dict[str, Any]:
+def figures(service: RegistryCore) -> dict[str, Any]:
     """Citizens abroad in total, per office and per country, as stored with the last batch."""
     by_office: dict[str, int] = {}
     by_country: dict[str, int] = {}
     for key, value in service.store.counts.items():
-        if value and key.startswith("office:"):
-            by_office[key.removeprefix("office:")] = value
-        elif value and key.startswith("country:"):
-            by_country[key.removeprefix("country:")] = value
+        dimension, code = parse_figure_key(key)
+        if value and dimension is CountDimension.OFFICE:
+            by_office[code] = value
+        elif value and dimension is CountDimension.COUNTRY:
+            by_country[code] = value
     return {
         "abroad": service.store.counts.get(TOTAL, 0),
         "by_office": dict(sorted(by_office.items())),
@@ -62,9 +70,10 @@ def figures(service: RegistryService) -> dict[str, Any]:
     }
 
 
-def multi_office(service: RegistryService, offices: int, limit: int) -> list[str]:
+def multi_office(service: RegistryCore, offices: int, limit: int) -> list[str]:
     """Up to ``limit`` citizen ids whose golden record takes its fields from ``offices`` offices or more
-    (a bounded scan, for operators and demonstrations)."""
+    (a bounded scan, for operators and demonstrations).
+    """
     found: list[str] = []
     for scanned, cid in enumerate(service.store.records.scan()):
         if len(found) >= limit or scanned >= SAMPLE_SCAN:
@@ -78,57 +87,73 @@ def multi_office(service: RegistryService, offices: int, limit: int) -> list[str
     return found
 
 
-def register(service: RegistryService) -> None:
-    """Every HTTP view of the worker: person lookups (recorded), then figures, candidates and health."""
-    register_lookups(service)
-    register_figures(service)
+def register(app: Any, service: RegistryCore) -> None:
+    """Every HTTP view of the worker on faust's web server: person lookups (recorded), figures, health."""
+    register_lookups(app, service)
+    register_figures(app, service)
 
 
-def register_lookups(service: RegistryService) -> None:
-    app = service.app
+async def record_access(
+    service: RegistryCore,
+    who: tuple[str, str, AccessPurpose],
+    lookup: LookupKind,
+    citizen_id: str | None,
+) -> None:
+    """Publish who looked up whom, and wait for the acknowledgement, before any answer is sent."""
+    requested_by, office, purpose = who
+    access = RecordAccessedModel(
+        access_id=str(uuid.uuid4()),
+        requested_by=requested_by,
+        office=office,
+        accessed_at=datetime.now(UTC),
+        citizen_id=citizen_id,
+        lookup=lookup,
+        purpose=purpose,
+        found=citizen_id is not None,
+    )
+    await service.publisher.wait([service.publisher.send(ACCESS, citizen_id or access.access_id, access)])
 
-    async def record_access(
-        requested_by: str, office: str, purpose: AccessPurpose, lookup: LookupKind, citizen_id: str | None
-    ) -> None:
-        access = RecordAccessedModel(
-            access_id=str(uuid.uuid4()),
-            requested_by=requested_by,
-            office=office,
-            accessed_at=datetime.now(UTC),
-            citizen_id=citizen_id,
-            lookup=lookup,
-            purpose=purpose,
-            found=citizen_id is not None,
-        )
-        await service.publisher.wait([service.publisher.send(ACCESS, citizen_id or access.access_id, access)])
 
-    def current(citizen_id: str) -> dict[str, Any] | None:
-        record = service.model.records.get(citizen_id)
-        if record is None:
-            return None
-        view = citizen_record_view(citizen_id, record)
-        return view.model_dump(mode="json")
+def current(service: RegistryCore, citizen_id: str) -> dict[str, Any] | None:
+    """The golden record of ``citizen_id`` as JSON, or None."""
+    record = service.model.records.get(citizen_id)
+    if record is None:
+        return None
+    return citizen_record_view(citizen_id, record).model_dump(mode="json")
+
+
+def looked_up(service: RegistryCore, data: dict[str, Any]) -> tuple[LookupKind, str] | None:
+    """What the request looks up and the citizen id it leads to ("" when unknown); None if it names none.
+
+    A NIK or passport number is hashed here and goes no further.
+    """
+    owner = service.model.state.owner
+    if data.get("citizen_id"):
+        return LookupKind.CITIZEN_ID, str(data["citizen_id"])
+    if data.get("nik"):
+        return LookupKind.NIK, owner.get(nik_identifier(str(data["nik"]), service.hasher), "")
+    if data.get("passport_number"):
+        number = str(data["passport_number"])
+        return LookupKind.PASSPORT_NUMBER, owner.get(passport_identifier(number, service.hasher), "")
+    return None
+
+
+def register_lookups(app: Any, service: RegistryCore) -> None:
+    """``POST /registry/lookup`` and ``GET /registry/citizens/{id}``: each answer recorded first."""
 
     async def lookup(web: Any, data: dict[str, Any]) -> Any:
         if not service.index_ready:
             return web.json({"error": NOT_READY}, status=503)
         try:
-            requested_by, office, purpose = who_asks(data)
+            who = who_asks(data)
         except AccessError as exc:
             return web.json({"error": str(exc)}, status=400)
-        owner = service.model.state.owner
-        if data.get("citizen_id"):
-            kind, citizen_id = LookupKind.CITIZEN_ID, str(data["citizen_id"])
-        elif data.get("nik"):
-            kind = LookupKind.NIK
-            citizen_id = owner.get(nik_identifier(str(data["nik"]), service.hasher), "")
-        elif data.get("passport_number"):
-            kind = LookupKind.PASSPORT_NUMBER
-            citizen_id = owner.get(passport_identifier(str(data["passport_number"]), service.hasher), "")
-        else:
+        target = looked_up(service, data)
+        if target is None:
             return web.json({"error": "give one of citizen_id, nik, passport_number"}, status=400)
-        found = current(citizen_id) if citizen_id else None
-        await record_access(requested_by, office, purpose, kind, citizen_id if found else None)
+        kind, citizen_id = target
+        found = current(service, citizen_id) if citizen_id else None
+        await record_access(service, who, kind, citizen_id if found else None)
         if found is None:
             return web.json({"error": "no such citizen"}, status=404)
         return web.json(found)
@@ -162,26 +187,25 @@ def register_lookups(service: RegistryService) -> None:
     app.page("/registry/citizens/{citizen_id}")(Citizen)
 
 
-def register_figures(service: RegistryService) -> None:
-    app = service.app
+def register_figures(app: Any, service: RegistryCore) -> None:
+    """Figures, candidates, health and metrics: no personal data in any of them."""
 
-    async def candidates(web: Any, request: Any) -> Any:
+    async def candidates(web: Any, _request: Any) -> Any:
         """Candidate matches waiting for an officer: pseudonymous identifiers only."""
         if not service.index_ready:
             return web.json({"error": NOT_READY}, status=503)
         owner = service.model.state.owner
-        items = []
-        for cand in sorted(service.model.candidates.values(), key=lambda c: c.candidate_id):
-            items.append(
-                {
-                    "candidate_id": cand.candidate_id,
-                    "anchors": list(cand.anchors),
-                    "citizen_ids": [owner.get(anchor) for anchor in cand.anchors],
-                }
-            )
+        items = [
+            {
+                "candidate_id": cand.candidate_id,
+                "anchors": list(cand.anchors),
+                "citizen_ids": [owner.get(anchor) for anchor in cand.anchors],
+            }
+            for cand in sorted(service.model.candidates.values(), key=lambda c: c.candidate_id)
+        ]
         return web.json({"candidates": items})
 
-    async def counts(web: Any, request: Any) -> Any:
+    async def counts(web: Any, _request: Any) -> Any:
         return web.json(figures(service))
 
     async def sample(web: Any, request: Any) -> Any:
@@ -193,17 +217,29 @@ def register_figures(service: RegistryService) -> None:
             return web.json({"error": "offices and max must be whole numbers"}, status=400)
         return web.json({"citizen_ids": multi_office(service, want, limit)})
 
-    async def stats(web: Any, request: Any) -> Any:
+    async def stats(web: Any, _request: Any) -> Any:
         return web.json(
             {**service.stats, "citizens": service.store.record_count, "ready": service.index_ready}
         )
 
+    async def processor_stats(web: Any, _request: Any) -> Any:
+        """The generic ``/stats`` every processor answers (``bus run`` shows ``summary``)."""
+        applied = service.stats["next_offset"]
+        return web.json(
+            {
+                "processor": "registry",
+                "ready": service.index_ready,
+                "summary": f"{service.store.record_count} citizens, {applied} items applied",
+            }
+        )
+
+    app.page("/stats")(processor_stats)
     app.page("/registry/candidates")(candidates)
     app.page("/registry/counts")(counts)
     app.page("/registry/stats")(stats)
     app.page("/registry/sample")(sample)
 
-    async def prometheus(web: Any, request: Any) -> Any:
+    async def prometheus(web: Any, _request: Any) -> Any:
         """Prometheus text exposition of the worker's metrics (no personal data in any label)."""
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from deploy.kafka.launcher import free_port
 from services.bus.codec import AvroCodec
-from services.bus.contracts import load_registry
+from services.bus.reading import end_offsets, read_to_end
+from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
 
 
@@ -107,32 +106,15 @@ class RegistryWorker:
 
 def read_views(settings: BusSettings, topic: str) -> dict[str, Any]:
     """The latest decoded view per key on a view topic (what compaction converges to)."""
-    from services.bus.models import VIEW_MODELS
+    from services.contracts import VIEW_MODELS
 
     codec = AvroCodec(load_registry(settings.schemas_dir))
-    name = settings.topic(topic)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     latest: dict[str, Any] = {}
-    try:
-        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            for messages in consumer.poll(timeout_ms=1000).values():
-                for m in messages:
-                    decoded = codec.decode(m.value)
-                    latest[m.key.decode()] = VIEW_MODELS[decoded.writer.fullname].from_avro(decoded.record)
-    finally:
-        consumer.close()
+    for m in read_to_end(settings, settings.topic(topic)):
+        decoded = codec.decode(m.value)
+        latest[m.key.decode()] = VIEW_MODELS[decoded.writer.fullname].from_avro(decoded.record)
     return latest
 
 
 def end_offset_sum(settings: BusSettings, topic: str) -> int:
-    name = settings.topic(topic)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        tps = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
+    return sum(end_offsets(settings, settings.topic(topic)).values())

@@ -8,11 +8,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-from kafka import KafkaConsumer, TopicPartition
-
+from services.bus import reading
 from services.bus.catalogue import create_topics
 from services.bus.settings import BusSettings
-from services.bus.simulator import TrafficSimulator
+from services.sim.simulator import TrafficSimulator
 
 BUS = [sys.executable, "-c", "from services.cli import main; main()"]
 
@@ -29,13 +28,7 @@ def bus(settings: BusSettings, *args: str, stdin: str = "") -> subprocess.Comple
 
 
 def end_offsets(settings: BusSettings, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        name = settings.topic(topic)
-        tps = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
-        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
+    return reading.end_offsets(settings, settings.topic(topic))
 
 
 def a_stay_report() -> tuple[dict[str, object], str]:
@@ -49,7 +42,8 @@ class TestPublishCommand:
         self, bus_settings: BusSettings
     ) -> None:
         """A bad NIK and a missing field: exit non-zero, the message names the fields, not the NIK, and the
-        topic's end offsets do not move."""
+        topic's end offsets do not move.
+        """
         create_topics(bus_settings)
         data, source = a_stay_report()
         assert isinstance(data["personal"], dict)
@@ -93,7 +87,8 @@ class TestPublishCommand:
 
     def test_valid_event_is_published_and_tail_prints_it_decoded(self, bus_settings: BusSettings) -> None:
         """A valid event moves the end offset by one and `bus tail` prints it as JSON, personal data
-        redacted unless asked for."""
+        redacted unless asked for.
+        """
         create_topics(bus_settings)
         data, source = a_stay_report()
         before = sum(end_offsets(bus_settings, "citizen").values())

@@ -13,9 +13,9 @@ from kafka import KafkaProducer
 from services.bus.catalogue import create_topics
 from services.bus.consumer import BusConsumer
 from services.bus.publisher import EventMeta, Outgoing, Publisher, producer_config
-from services.bus.replay import read_deadletters, replay_deadletter
 from services.bus.settings import BusSettings
-from services.bus.simulator import TrafficSimulator
+from services.cli.deadletters import read_deadletters, replay_deadletter
+from services.sim.simulator import TrafficSimulator
 from tests.integration.bad_input import bad_records
 
 
@@ -30,7 +30,8 @@ class TestDeadLetters:
     def test_each_kind_of_bad_input_is_deadlettered_with_its_reason(self, bus_settings: BusSettings) -> None:
         """Garbage, unknown fingerprint, truncated body, missing header, unknown source and a future time are
         each routed to bus.deadletter with reason, original bytes, topic, partition and offset; the valid
-        record after them is still delivered."""
+        record after them is still delivered.
+        """
         create_topics(bus_settings)
         good = a_valid_outgoing(bus_settings)
         producer = KafkaProducer(**producer_config(bus_settings))
@@ -67,7 +68,8 @@ class TestDeadLetters:
 
     def test_a_fixed_dead_letter_can_be_republished(self, bus_settings: BusSettings, tmp_path: Path) -> None:
         """A refused payload cannot be replayed as it was, but can with a fixed one; the re-published event
-        keeps the original event id, key and source and is accepted by a consumer."""
+        keeps the original event id, key and source and is accepted by a consumer.
+        """
         create_topics(bus_settings)
         sim = TrafficSimulator(2, start=datetime.now(UTC) - timedelta(days=3))
         s = next(x for x in sim.next_batch(50) if x.event.TOPIC == "citizen")

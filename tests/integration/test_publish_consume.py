@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from kafka import KafkaConsumer, TopicPartition
-
 from services.bus.catalogue import create_topics
 from services.bus.consumer import BusConsumer
 from services.bus.events import BusEvent
 from services.bus.publisher import EventMeta, Publisher
+from services.bus.reading import read_one
 from services.bus.settings import BusSettings
-from services.bus.simulator import TrafficSimulator
+from services.sim.simulator import TrafficSimulator
 
 
 def consume(settings: BusSettings, topics: list[str], want: int, timeout: float = 60.0) -> list[BusEvent]:
@@ -82,12 +81,6 @@ class TestPublishConsume:
         s = sim.next_batch(1)[0]
         with Publisher(bus_settings) as publisher:
             result = publisher.publish(s.event, EventMeta(source=s.source, time=s.time))
-        consumer = KafkaConsumer(bootstrap_servers=bus_settings.bootstrap_servers, enable_auto_commit=False)
-        try:
-            tp = TopicPartition(result.topic, result.partition)
-            consumer.assign([tp])
-            consumer.seek(tp, result.offset)
-            records = consumer.poll(timeout_ms=10_000)[tp]
-            assert dict(records[0].headers)["ce_id"].decode() == result.event_id
-        finally:
-            consumer.close()
+        record = read_one(bus_settings, result.topic, result.partition, result.offset)
+        assert record is not None
+        assert dict(record.headers)["ce_id"].decode() == result.event_id

@@ -12,17 +12,17 @@ from kafka import KafkaProducer
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
 from services.bus.keys import citizen_hasher
-from services.bus.models.base import EventModel
-from services.bus.models.citizen import StayPurpose, StayReported
-from services.bus.models.common import Channel
-from services.bus.models.registry import DecisionEvent, MatchConfirmed, RecordSplit
 from services.bus.publisher import EventMeta, Outgoing, Publisher, producer_config
-from services.bus.replay import read_deadletters
 from services.bus.settings import BusSettings
-from services.bus.simulator import TrafficSimulator
-from services.registry.pipeline import RegistryModel
+from services.cli.deadletters import read_deadletters
+from services.contracts.base import EventModel
+from services.contracts.citizen import StayPurpose, StayReported
+from services.contracts.common import Channel
+from services.contracts.registry import DecisionEvent, MatchConfirmed, RecordSplit
+from services.registry.mapping import citizen_record_view, decision_from_event
+from services.registry.model import RegistryModel
 from services.registry.topics import CITIZENS, OBSERVATIONS
-from services.registry.views import citizen_record_view, decision_from_event
+from services.sim.simulator import TrafficSimulator
 from tests.integration.bad_input import bad_records
 from tests.integration.registry_harness import RegistryWorker, end_offset_sum, read_views
 from tests.unit.registry.builders import SITI
@@ -92,7 +92,8 @@ class TestLiveRegistry:
     ) -> None:
         """10,000 simulated events from all offices: registry.citizens, the HTTP view and the counts equal
         what the pure fold computes in-process over the same events; a NIK lookup returns one merged record
-        with provenance from several offices, and the lookup is recorded without the NIK."""
+        with provenance from several offices, and the lookup is recorded without the NIK.
+        """
         outgoing, model, observed = simulated(bus_settings, EVENTS, seed=101)
         send(bus_settings, outgoing)
         wait_for_all(worker, bus_settings, observed)
@@ -117,7 +118,8 @@ class TestLiveRegistry:
         self, worker: RegistryWorker, bus_settings: BusSettings
     ) -> None:
         """The worker is SIGKILLed halfway through the stream and started again: the final registry is the
-        same as the pure fold's (at-least-once redelivery is absorbed by event-id idempotence)."""
+        same as the pure fold's (at-least-once redelivery is absorbed by event-id idempotence).
+        """
         outgoing, model, observed = simulated(bus_settings, EVENTS, seed=202)
         half = len(outgoing) // 2
         send(bus_settings, outgoing[:half])
@@ -138,7 +140,8 @@ class TestLiveRegistry:
         """Garbage, an unknown fingerprint, a truncated body, a missing header, an unknown office and a future
         time, mixed into a stream of valid events: each lands in bus.deadletter with its reason and the
         registry intake as the component; the worker does not crash and the registry equals the pure fold
-        over the valid events alone."""
+        over the valid events alone.
+        """
         outgoing, model, observed = simulated(bus_settings, 600, seed=303)
         bad = bad_records(outgoing[0])
         producer = KafkaProducer(**producer_config(bus_settings))
@@ -168,7 +171,8 @@ class TestLiveRegistry:
     ) -> None:
         """The worker's disk is lost while its consumer group has already committed the end of the resolver
         topic: started again, it catches up from the topic on its own (nothing new arrives) and its figures
-        and lookups equal the pure fold again."""
+        and lookups equal the pure fold again.
+        """
         outgoing, model, observed = simulated(bus_settings, 2_000, seed=404)
         send(bus_settings, outgoing)
         wait_for_all(worker, bus_settings, observed)
@@ -203,7 +207,8 @@ class TestLiveRegistry:
     ) -> None:
         """The worker's store outlives its topics (they were deleted and created again, here: new, empty
         topics under another prefix): started on them, it does not skip the new history as "already
-        applied" but clears the store and follows the new topics."""
+        applied" but clears the store and follows the new topics.
+        """
         outgoing, _, observed = simulated(bus_settings, 800, seed=505)
         send(bus_settings, outgoing)
         wait_for_all(worker, bus_settings, observed)
@@ -225,7 +230,8 @@ class TestLiveRegistry:
         """Two stay reports of one person without a NIK, at two offices: never merged on the weak match, but
         offered as a candidate; an officer's MatchConfirmed on registry.decisions merges them (the absorbed id
         is published with merged_into), a RecordSplit separates them again; at each step the live registry
-        equals the pure model given the same events and decisions."""
+        equals the pure model given the same events and decisions.
+        """
         model = RegistryModel(hasher=citizen_hasher(bus_settings))
         now = datetime.now(UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.bus.codec import MAGIC, AvroCodec
-from services.bus.contracts import crc64_avro, load_registry
 from services.bus.errors import EncodeError, MalformedPayload, UnknownSchema
+from services.bus.schemas import crc64_avro, load_registry
 from services.bus.settings import get_settings
 
 STAY = "id.go.kemlu.bus.citizen.v1.StayReported"

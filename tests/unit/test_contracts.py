@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from services.bus.keys import citizen_key
-from services.bus.models import EVENT_MODELS, VIEW_MODELS
-from services.bus.models.base import EventModel, format_validation_error
-from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
-from services.bus.models.common import Channel, Personal, Sex
-from services.bus.models.passport import (
+from services.contracts import EVENT_MODELS, VIEW_MODELS
+from services.contracts.base import EventModel, format_validation_error
+from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
+from services.contracts.common import Channel, Personal, Sex
+from services.contracts.passport import (
     ApplicationSubmitted,
     AppointmentBooked,
     AppointmentCancelled,
@@ -49,7 +49,7 @@ from services.bus.models.passport import (
     PaymentReceived,
     ReadyForPickup,
 )
-from services.bus.models.protection import (
+from services.contracts.protection import (
     CaseAction,
     CaseAssigned,
     CaseCategory,
@@ -64,7 +64,7 @@ from services.bus.models.protection import (
     HotlineCallReceived,
     Urgency,
 )
-from services.bus.models.registry import (
+from services.contracts.registry import (
     AccessPurpose,
     CaseStatus,
     CitizenPersonal,
@@ -84,8 +84,8 @@ from services.bus.models.registry import (
     Stay,
     ViewModel,
 )
-from services.bus.nik import generate_nik
-from services.bus.offices import all_offices
+from services.reference.nik import generate_nik
+from services.reference.offices import all_offices
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 ROOT_NAMESPACE = "id.go.kemlu.bus"
@@ -121,7 +121,7 @@ class Contract:
 
     def raw(self) -> dict[str, Any]:
         """A fresh copy of the JSON, so no test sees another's (or fastavro's) changes."""
-        return typing.cast(dict[str, Any], json.loads(self.text))
+        return typing.cast("dict[str, Any]", json.loads(self.text))
 
     @cached_property
     def fullname(self) -> str:
@@ -130,12 +130,12 @@ class Contract:
 
     @cached_property
     def parsed(self) -> dict[str, Any]:
-        return typing.cast(dict[str, Any], parse_schema(self.raw()))
+        return typing.cast("dict[str, Any]", parse_schema(self.raw()))
 
     @cached_property
     def expanded(self) -> dict[str, Any]:
         """Every named reference replaced by its definition, all names full: easy to walk."""
-        return typing.cast(dict[str, Any], expand_schema(self.raw()))
+        return typing.cast("dict[str, Any]", expand_schema(self.raw()))
 
 
 def _discover() -> list[Contract]:
@@ -714,7 +714,8 @@ class TestContractFiles:
     def test_personal_data_lives_only_in_the_personal_field(self, contract: Contract) -> None:
         """Personal data is in the one top-level field 'personal' (an event's is a Personal, a view's may be
         its own record); no field outside it, at any depth, reuses a Personal field name; an event nests no
-        other record."""
+        other record.
+        """
         record = contract.expanded
         is_view = contract.fullname in VIEW_MODELS
         outside = [f for f in record["fields"] if f["name"] != "personal"]
@@ -773,7 +774,8 @@ class TestSharedTypes:
 class TestModelsMirrorContracts:
     def test_one_model_per_full_name(self) -> None:
         """EVENT_MODELS and VIEW_MODELS together have exactly one model per contract full name, registered
-        under its SCHEMA; no contract is both an event and a view."""
+        under its SCHEMA; no contract is both an event and a view.
+        """
         assert not EVENT_MODELS.keys() & VIEW_MODELS.keys()
         assert sorted(ALL_MODELS) == sorted(LATEST)
         assert all(name == model.SCHEMA for name, model in ALL_MODELS.items())
@@ -786,13 +788,15 @@ class TestModelsMirrorContracts:
     @pytest.mark.parametrize("fullname", sorted(LATEST))
     def test_topic_is_the_domain(self, fullname: str) -> None:
         """TOPIC is the domain part of the full name (citizen, passport, protection), or a topic of that
-        domain (registry.decisions, registry.citizens, ...)."""
+        domain (registry.decisions, registry.citizens, ...).
+        """
         assert ALL_MODELS[fullname].TOPIC.split(".")[0] == fullname.split(".")[-3]
 
     @pytest.mark.parametrize("fullname", sorted(LATEST))
     def test_model_agrees_with_latest_revision(self, fullname: str) -> None:
         """Field names/order, optionality, null defaults, enum symbols, dates, arrays, maps and nested
-        records agree (a top-level view model is named <Name>Model)."""
+        records agree (a top-level view model is named <Name>Model).
+        """
         suffix = "Model" if fullname in VIEW_MODELS else ""
         _assert_record_agrees(LATEST[fullname].expanded, ALL_MODELS[fullname], fullname, suffix=suffix)
 
@@ -841,7 +845,8 @@ class TestRoundTrip:
     @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
     def test_to_avro_holds_only_plain_values(self, event: Model) -> None:
         """Enums leave as plain str symbols, arrays as lists, records as dicts, so any Avro writer (not
-        just fastavro) accepts the record."""
+        just fastavro) accepts the record.
+        """
         assert not any(isinstance(leaf, enum.Enum | tuple | BaseModel) for leaf in _plain(event.to_avro()))
 
 

@@ -49,7 +49,8 @@ class TestKeyedHash:
 
     def test_a_non_ascii_name_makes_a_weak_key(self) -> None:
         """The registry's weak key of a name outside ASCII is a pseudonym, not an error (it once stalled
-        the intake)."""
+        the intake).
+        """
         key = weak_key("Søren Ølberg", date(1990, 1, 1), "Bandung", citizen_hasher(BusSettings()))
         assert key is not None
         assert key.startswith("weak:")

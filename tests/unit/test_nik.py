@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.bus.nik import PROVINCE_CODES, generate_nik, nik_birth_date, nik_sex, validate_nik
+from services.reference.nik import PROVINCE_CODES, generate_nik, nik_birth_date, nik_sex, validate_nik
 
 TODAY = date(2026, 6, 1)
 

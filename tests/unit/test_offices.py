@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from services.bus.offices import (
+from services.reference.offices import (
     Office,
     OfficeType,
     agencies,

@@ -10,19 +10,19 @@ from datetime import UTC, datetime
 import pytest
 
 from services.bus.keys import key_for
-from services.bus.models import EVENT_MODELS
-from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayReported
-from services.bus.models.passport import ApplicationSubmitted, AppointmentBooked, PassportPrinted
-from services.bus.models.protection import (
+from services.contracts import EVENT_MODELS
+from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayReported
+from services.contracts.passport import ApplicationSubmitted, AppointmentBooked, PassportPrinted
+from services.contracts.protection import (
     CaseClosed,
     CaseOpened,
     CaseReopened,
     CaseTransferred,
     HotlineCallReceived,
 )
-from services.bus.offices import agencies, is_known_office, missions
-from services.bus.sim.data import CASE_COUNTRY_WEIGHTS, COUNTRIES
-from services.bus.simulator import SimulatedEvent, TrafficSimulator
+from services.reference.offices import agencies, is_known_office, missions
+from services.sim.data import CASE_COUNTRY_WEIGHTS, COUNTRIES
+from services.sim.simulator import SimulatedEvent, TrafficSimulator
 
 SEED = 20240817
 START = datetime(2025, 10, 1, tzinfo=UTC)
@@ -92,7 +92,8 @@ class TestValidity:
 
     def test_all_event_types_occur(self, long_stream: list[SimulatedEvent]) -> None:
         """A long run exercises every event type of every domain topic (officers' registry decisions are
-        not traffic the simulator makes)."""
+        not traffic the simulator makes).
+        """
         domain = {
             model for model in EVENT_MODELS.values() if model.TOPIC in {"citizen", "passport", "protection"}
         }

@@ -16,17 +16,17 @@ from datetime import UTC, date, datetime, timedelta
 from services.bus.envelope import Envelope
 from services.bus.events import BusEvent
 from services.bus.keys import key_for
-from services.bus.models.base import EventModel
-from services.bus.models.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
-from services.bus.models.common import Channel, Personal, Sex
-from services.bus.models.passport import (
+from services.contracts.base import EventModel
+from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
+from services.contracts.common import Channel, Personal, Sex
+from services.contracts.passport import (
     ApplicationSubmitted,
     PassportKind,
     PassportPrinted,
     PassportService,
     PaymentReceived,
 )
-from services.bus.models.protection import (
+from services.contracts.protection import (
     CaseCategory,
     CaseClosed,
     CaseOpened,
@@ -35,10 +35,10 @@ from services.bus.models.protection import (
     HotlineCallReceived,
     Urgency,
 )
-from services.bus.nik import generate_nik
-from services.bus.simulator import TrafficSimulator
+from services.reference.nik import generate_nik
 from services.registry.facts import Observation
 from services.registry.observation import observe
+from services.sim.simulator import TrafficSimulator
 
 KEY = b"registry-test-key"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -240,7 +240,8 @@ def four_offices_history() -> list[BusEvent]:
 
 def tricky_history() -> list[BusEvent]:
     """A small history full of identity work: renames, merges through passports, applications and cases,
-    weak-only duplicates, namesakes with different NIKs, late and early events."""
+    weak-only duplicates, namesakes with different NIKs, late and early events.
+    """
     ny, dc, la, sf = "kjri-new-york", "kbri-washington", "kjri-los-angeles", "kjri-san-francisco"
     namesake = Person(
         "", SITI.full_name, SITI.date_of_birth, SITI.place_of_birth, Sex.FEMALE, "X9", "+13105550199"

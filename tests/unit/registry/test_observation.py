@@ -7,8 +7,8 @@ from datetime import date, timedelta, timezone
 from typing import ClassVar
 
 from services.bus.events import BusEvent
-from services.bus.models.base import EventModel
-from services.bus.models.common import Personal
+from services.contracts.base import EventModel
+from services.contracts.common import Personal
 from services.registry.facts import CaseStatus, Observation, Status
 from services.registry.identifiers import citizen_id_for, kind_of, normalise_text, rank_key
 from services.registry.observation import observe
@@ -74,7 +74,7 @@ class TestIdentifiers:
         assert obs_of(stay(partial, NY, "NY-1", at(0), "x1")).weak_keys == frozenset()
 
     def test_rank_orders_kinds_then_text(self) -> None:
-        """nik < passport < ref < app < case, then lexicographic; citizen ids derive from the best."""
+        """Nik < passport < ref < app < case, then lexicographic; citizen ids derive from the best."""
         ids = ["case:1", "app:1", "ref:a:1", "passport:z", "nik:b", "nik:a"]
         assert sorted(ids, key=rank_key) == ["nik:a", "nik:b", "passport:z", "ref:a:1", "app:1", "case:1"]
         assert citizen_id_for("nik:a").startswith("cit-")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from services.bus.events import BusEvent
-from services.bus.models.common import Personal
+from services.contracts.common import Personal
 from services.registry.decisions import confirm, reject, split_merge
 from services.registry.golden import golden
 from services.registry.identifiers import citizen_id_for
-from services.registry.pipeline import RegistryModel
+from services.registry.model import RegistryModel
 from services.registry.record import fold
 from tests.unit.registry.builders import (
     BUDI,

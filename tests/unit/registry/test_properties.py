@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from services.bus.events import BusEvent
 from services.registry.decisions import Decision, confirm, reject, split_merge
 from services.registry.facts import Observation
-from services.registry.pipeline import RegistryModel
+from services.registry.model import RegistryModel
 from services.registry.record import CitizenRecord, fold, merge, split
 from services.registry.resolution import Merge
 from services.registry.resolver import split_citizen
@@ -98,7 +98,8 @@ class TestOrderIndependence:
     @given(seed=st.integers(min_value=0, max_value=2**32))
     def test_decisions_form_a_set(self, seed: int) -> None:
         """The same decisions, repeated, in any order and interleaved anywhere with shuffled events, give
-        the same registry as applying them once after the history."""
+        the same registry as applying them once after the history.
+        """
         rng = random.Random(seed)
         expected = outcome(run(list(history()), {len(history()): list(officer_decisions())}))
         events = list(history())
@@ -141,7 +142,8 @@ class TestRandomDecisions:
     @given(seed=st.integers(min_value=0, max_value=2**32))
     def test_random_decisions_form_a_set(self, seed: int) -> None:
         """Random confirms, rejects and splits of arbitrary identifier groups, interleaved anywhere with
-        shuffled events, give the same registry as the history followed by the decisions."""
+        shuffled events, give the same registry as the history followed by the decisions.
+        """
         rng = random.Random(seed)
         decisions = random_decisions(rng)
         expected = outcome(run(list(history()), {len(history()): decisions}))

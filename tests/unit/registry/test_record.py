@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.bus.models.common import Personal
+from services.contracts.common import Personal
 from services.registry.facts import Observation
 from services.registry.golden import golden
 from services.registry.identifiers import citizen_id_for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.registry.pipeline import RegistryModel
+from services.registry.model import RegistryModel
 from services.registry.store import RegistryStore
 from tests.unit.registry.builders import hasher, simulated
 
@@ -26,7 +26,7 @@ def records_of(count: int) -> RegistryModel:
 
 
 class TestRegistryStore:
-    def test_nothing_is_stored_before_commit(self, store: RegistryStore, tmp_path: Path) -> None:
+    def test_nothing_is_stored_before_commit(self, store: RegistryStore) -> None:
         """Pending writes are readable in the batch but not on disk until commit; discard forgets them."""
         store.placed["cit-1"] = "US|kbri-washington"
         store.counts["abroad"] = 1

@@ -1,5 +1,6 @@
 """The registry's views and decisions through their Avro contracts: built from folded records, encoded with
-the bus codec, decoded back equal; officer decisions survive event -> Avro -> dataclass unchanged."""
+the bus codec, decoded back equal; officer decisions survive event -> Avro -> dataclass unchanged.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 from pydantic import ValidationError
 
 from services.bus.codec import AvroCodec
-from services.bus.contracts import load_registry
 from services.bus.decoder import EventDecoder, RawRecord
 from services.bus.events import build_payload
 from services.bus.keys import key_for
-from services.bus.models.base import EventModel
-from services.bus.models.registry import (
+from services.bus.publisher import EventMeta, Publisher
+from services.bus.schemas import load_registry
+from services.bus.settings import get_settings
+from services.contracts.base import EventModel
+from services.contracts.registry import (
     TOTAL_KEY,
     AccessPurpose,
     CitizenRecordModel,
@@ -29,19 +32,17 @@ from services.bus.models.registry import (
     Residence,
     ViewModel,
 )
-from services.bus.publisher import EventMeta, Publisher
-from services.bus.settings import get_settings
 from services.registry.decisions import Decision, confirm, reject, split_merge
 from services.registry.golden import golden
-from services.registry.pipeline import RegistryModel
-from services.registry.record import CitizenRecord
-from services.registry.views import (
+from services.registry.mapping import (
     citizen_record_view,
     count_view,
     count_views,
     decision_event,
     decision_from_event,
 )
+from services.registry.model import RegistryModel
+from services.registry.record import CitizenRecord
 from tests.unit.registry.builders import (
     BUDI,
     CHI,
@@ -107,7 +108,8 @@ def assert_carries_golden(view: CitizenRecordModel, record: CitizenRecord) -> No
 class TestCitizenRecordView:
     def test_simulated_records_carry_golden_and_round_trip(self, traffic: RegistryModel) -> None:
         """Every record folded from simulated traffic becomes a view holding exactly its golden record,
-        and decodes back equal from the bus codec's bytes."""
+        and decodes back equal from the bus codec's bytes.
+        """
         views = [citizen_record_view(cid, record) for cid, record in traffic.records.items()]
         for view, record in zip(views, traffic.records.values(), strict=True):
             assert_carries_golden(view, record)
@@ -143,7 +145,8 @@ class TestCitizenRecordView:
 
     def test_no_personal_data_outside_personal(self) -> None:
         """Without its personal part, the published record shows no NIK, name, birth data, phone or
-        passport number of the citizen."""
+        passport number of the citizen.
+        """
         model = model_of(
             stay(SITI.personal(), NY, "NY-1", at(0), "a"),
             submitted(SITI.personal(passport=True), "APP-1", LA, at(60), "c"),
@@ -198,7 +201,8 @@ class TestCitizenRecordView:
 
     def test_contract_rules_of_the_record(self) -> None:
         """A pointer carries nothing else, never points to itself; a live record has its times; provenance
-        keys are paths of single-valued fields."""
+        keys are paths of single-valued fields.
+        """
         cid, other = "cit-" + "1" * 20, "cit-" + "2" * 20
         pointer = CitizenRecordModel.merged(cid, other).model_dump()
         with pytest.raises(ValidationError, match="nothing but merged_into"):
@@ -244,7 +248,8 @@ class TestCountViews:
     )
     def test_bad_keys_are_refused(self, key: str) -> None:
         """Unknown offices, malformed countries and unknown prefixes are refused (ValidationError is a
-        ValueError)."""
+        ValueError).
+        """
         with pytest.raises(ValueError, match="key"):
             count_view(key, 1, NOW)
 
@@ -275,7 +280,7 @@ def mistyped_merge() -> tuple[RegistryModel, Any]:
 
 
 def round_trip(decision: Decision, **extra: Any) -> tuple[EventModel, Decision]:
-    """decision -> event -> Avro bytes -> event model (as the intake validates it) -> decision."""
+    """Decision -> event -> Avro bytes -> event model (as the intake validates it) -> decision."""
     event = decision_event(decision, reason="checked-documents", **WHO, **extra)
     decoded = build_payload(event.SCHEMA, through_avro(event))
     assert decoded == event
@@ -316,7 +321,8 @@ class TestDecisionEvents:
 
     def test_standard_publisher_and_decoder(self) -> None:
         """A decision goes out through the bus Publisher (topic registry.decisions, keyed by candidate) and
-        comes back through the EventDecoder every intake uses, as the same decision."""
+        comes back through the EventDecoder every intake uses, as the same decision.
+        """
         settings = get_settings()
         (candidate,) = weak_pair().candidates.values()
         event = decision_event(confirm(candidate), reason="x", **WHO)
@@ -398,7 +404,7 @@ class TestRecordAccessed:
 
     @pytest.mark.parametrize(("citizen_id", "found"), [(None, True), ("cit-0123456789abcdef0123", False)])
     def test_found_names_the_record(self, citizen_id: str | None, found: bool) -> None:
-        """found is true exactly when a citizen id is recorded."""
+        """Found is true exactly when a citizen id is recorded."""
         with pytest.raises(ValidationError, match="exactly when"):
             RecordAccessedModel(
                 access_id="a-1",

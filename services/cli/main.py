@@ -1,0 +1,226 @@
+"""The one ``bus`` command: run the bus, manage topics, publish, tail, simulate, handle dead letters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from kafka import KafkaAdminClient
+
+from services.bus.catalogue import CATALOGUE, create_topics
+from services.bus.errors import BusError
+from services.bus.settings import get_settings
+
+app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
+topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
+dead_app = typer.Typer(help="Refused events: inspect and re-publish.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(dead_app, name="deadletter")
+registry_app = typer.Typer(help="The unified citizen registry.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print the error on stderr and give the Exit (with ``code``) for the caller to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every catalogue topic that does not exist yet (idempotent)."""
+    created = create_topics(get_settings())
+    typer.echo("created: " + (", ".join(created) if created else "nothing (all exist)"))
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """The catalogue (the bus's and the processors' topics), with whether each exists on the broker."""
+    settings = get_settings()
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    from services.registry.topics import REGISTRY_TOPICS
+
+    for spec in (*CATALOGUE, *REGISTRY_TOPICS):
+        name = settings.topic(spec.name)
+        mark = "ok" if name in existing else "missing"
+        typer.echo(f"{name:<22} {mark:<8} key: {spec.key}")
+
+
+@app.command()
+def publish(
+    file: Annotated[Path, typer.Argument(help="JSON file with one or more events; - for stdin")] = Path("-"),
+    type_: Annotated[str | None, typer.Option("--type", help="Event type when the JSON is only data")] = None,
+    source: Annotated[str | None, typer.Option(help="Office code when the JSON is only data")] = None,
+) -> None:
+    """Validate and publish events; nothing is sent unless every event is valid."""
+    from services.bus.publisher import Publisher
+    from services.cli.jsoninput import parse_documents, to_event
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        events = [to_event(doc, type_=type_, source=source) for doc in parse_documents(text)]
+        with Publisher() as publisher:
+            results = publisher.publish_many((e.payload, e.meta) for e in events)
+    except BusError as exc:
+        raise fail(f"{exc.reason}: {exc.message} (nothing was published)") from None
+    for r in results:
+        typer.echo(f"published {r.event_id} to {r.topic}[{r.partition}]@{r.offset}")
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="Topic name from the catalogue, e.g. citizen")],
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the oldest event")
+    ] = False,
+    limit: Annotated[int, typer.Option("--max", help="Stop after this many events (0: follow)")] = 0,
+    idle: Annotated[float, typer.Option(help="Stop after this many idle seconds (0: never)")] = 0.0,
+    show_personal: Annotated[
+        bool, typer.Option(help="Print the personal part instead of redacting it")
+    ] = False,
+) -> None:
+    """Print decoded events as JSON lines; undecodable records are shown raw, not skipped."""
+    from services.cli.tail import tail_topic
+
+    tail_topic(
+        get_settings(),
+        topic,
+        from_beginning=from_beginning,
+        limit=limit,
+        idle=idle,
+        show_personal=show_personal,
+    )
+
+
+@app.command()
+def simulate(
+    rate: Annotated[float, typer.Option(help="Events per second")] = 50.0,
+    count: Annotated[int, typer.Option(help="Stop after this many events (0: until Ctrl-C)")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same traffic")] = 1,
+) -> None:
+    """Publish realistic traffic from all 132 offices and the agencies."""
+    from services.cli.simulate import run_simulator
+
+    run_simulator(get_settings(), rate=rate, count=count, seed=seed, live=sys.stdout.isatty())
+
+
+@dead_app.command("list")
+def deadletter_list(
+    limit: Annotated[int, typer.Option("--max", help="At most this many")] = 100,
+) -> None:
+    """Refused records with their reason, original topic and offset (values are not printed)."""
+    from services.cli.deadletters import list_deadletters
+
+    for line in list_deadletters(get_settings(), limit=limit):
+        typer.echo(line)
+
+
+@dead_app.command("replay")
+def deadletter_replay(
+    offset: Annotated[int, typer.Argument(help="Offset of the dead letter in bus.deadletter")],
+    partition: Annotated[int, typer.Option(help="Partition of bus.deadletter")] = 0,
+    fixed: Annotated[
+        Path | None, typer.Option(help="JSON data (or full event) replacing the refused payload")
+    ] = None,
+) -> None:
+    """Re-publish a dead letter to its original topic (as it was, or with a fixed payload)."""
+    from services.cli.deadletters import replay_deadletter
+
+    try:
+        result = replay_deadletter(get_settings(), partition=partition, offset=offset, fixed=fixed)
+    except BusError as exc:
+        raise fail(f"{exc.reason}: {exc.message} (nothing was published)") from None
+    typer.echo(f"re-published to {result.topic}[{result.partition}]@{result.offset}")
+
+
+@app.command()
+def run(
+    rate: Annotated[float, typer.Option(help="Simulated events per second")] = 50.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated traffic")] = 1,
+    broker: Annotated[bool, typer.Option(help="Start (and on exit stop) the local dev broker")] = True,
+) -> None:
+    """The main job: Kafka, topics, the simulator and a live summary. Ctrl-C stops everything."""
+    from services.cli.run import Processor, run_bus
+    from services.registry.settings import RegistrySettings
+
+    processors = (Processor("registry", f"http://127.0.0.1:{RegistrySettings().web_port}/stats"),)
+    run_bus(get_settings(), processors, rate=rate, seed=seed, start_broker=broker)
+
+
+@registry_app.command("worker")
+def registry_worker() -> None:
+    """Run the registry processor (faust worker with its HTTP views) until Ctrl-C."""
+    from services.registry.app import worker_main
+    from services.registry.settings import RegistrySettings
+
+    sys.argv = [sys.argv[0], "worker"]
+    worker_main(get_settings(), RegistrySettings())
+
+
+@registry_app.command("get")
+def registry_get(
+    *,
+    nik: Annotated[str | None, typer.Option(help="16-digit NIK (sent in a POST body, never logged)")] = None,
+    passport: Annotated[str | None, typer.Option(help="Passport number")] = None,
+    citizen_id: Annotated[str | None, typer.Option(help="Citizen id")] = None,
+    requested_by: Annotated[str, typer.Option(help="Your staff id (recorded)")] = "cli-operator",
+    office: Annotated[str, typer.Option(help="Your office code (recorded)")] = "kemlu-pusat",
+    purpose: Annotated[str, typer.Option(help="Why you look (recorded)")] = "CONSULAR_SERVICE",
+    show_personal: Annotated[bool, typer.Option(help="Print personal data unredacted")] = True,
+) -> None:
+    """Look a citizen up in the live registry; the lookup itself is recorded on registry.access."""
+    from services.cli.registry_client import RegistryClient
+
+    body = {"nik": nik, "passport_number": passport, "citizen_id": citizen_id}
+    if sum(v is not None for v in body.values()) != 1:
+        raise fail("give exactly one of --nik, --passport, --citizen-id")
+    try:
+        result = RegistryClient.from_env().lookup(
+            {k: v for k, v in body.items() if v is not None},
+            requested_by=requested_by,
+            office=office,
+            purpose=purpose,
+        )
+    except LookupError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(RegistryClient.render(result, show_personal=show_personal))
+
+
+@registry_app.command("candidates")
+def registry_candidates() -> None:
+    """Candidate matches waiting for an officer's decision."""
+    from services.cli.registry_client import RegistryClient
+
+    typer.echo(RegistryClient.render(RegistryClient.from_env().get("/registry/candidates")))
+
+
+@registry_app.command("sample")
+def registry_sample(
+    offices: Annotated[int, typer.Option(help="Seen at at least this many offices")] = 2,
+    limit: Annotated[int, typer.Option("--max", help="At most this many ids")] = 5,
+) -> None:
+    """Citizen ids (never personal data) of records merged from events of several offices."""
+    from services.cli.registry_client import RegistryClient
+
+    result = RegistryClient.from_env().get(f"/registry/sample?offices={offices}&max={limit}")
+    for citizen_id in result["citizen_ids"]:
+        typer.echo(citizen_id)
+
+
+@registry_app.command("counts")
+def registry_counts() -> None:
+    """Citizens abroad per office and per country (absolute figures)."""
+    from services.cli.registry_client import RegistryClient
+
+    typer.echo(RegistryClient.render(RegistryClient.from_env().get("/registry/counts")))
+
+
+def main() -> None:
+    """Entry point of the ``bus`` command (and of ``python -m services``)."""
+    app()

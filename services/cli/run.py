@@ -1,0 +1,101 @@
+"""``bus run`` (what ``make run`` starts): the dev broker, the topics, each processor in a process of its
+own, simulated traffic, and a live summary that asks each processor's ``/stats`` how it is doing.
+
+The processors are known here only by how to start them and where their ``/stats`` answers (the
+``Processor`` list the command builds): every processor's ``/stats`` returns at least
+``{"processor": name, "ready": bool, "summary": "one line for people"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.bus.catalogue import create_topics
+from services.bus.logs import get_logger
+from services.bus.settings import REPO_ROOT, BusSettings
+from services.cli.simulate import Stopper, run_simulator
+
+log = get_logger("run")
+STATS_TIMEOUT = 0.3
+
+
+@dataclass(frozen=True)
+class Processor:
+    """A processor as ``bus run`` knows it: ``bus <name> worker`` starts it, ``stats_url`` describes it."""
+
+    name: str
+    stats_url: str
+
+
+def stats_line(processor: Processor) -> str:
+    """One line from the processor's ``/stats``; a processor that does not answer says so."""
+    try:
+        with urllib.request.urlopen(processor.stats_url, timeout=STATS_TIMEOUT) as answer:  # noqa: S310 - loopback URL of our own
+            stats = json.loads(answer.read())
+    except (OSError, ValueError):
+        return "starting or not answering"
+    ready = "" if stats.get("ready") else " (not ready: rebuilding)"
+    return f"{stats.get('summary', '')}{ready}"
+
+
+def start_processors(processors: tuple[Processor, ...], log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """Each processor in its own process (they scale and fail independently), logs under ``log_dir``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    for name in (p.name for p in processors):
+        with (log_dir / f"{name}.log").open("ab") as out:
+            children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "services", name, "worker"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+    return children
+
+
+def stop_processors(children: dict[str, subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
+    """Terminate the children still running; kill any not gone within ``timeout`` seconds."""
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for name, child in children.items():
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("processor_killed", processor=name)
+            child.kill()
+            child.wait()
+
+
+def run_bus(
+    settings: BusSettings, processors: tuple[Processor, ...], *, rate: float, seed: int, start_broker: bool
+) -> None:
+    """Everything `make run` promises: broker, topics, processors, simulator; Ctrl-C stops it all cleanly."""
+    from deploy.kafka.launcher import KafkaCluster
+
+    stopper = Stopper()
+    cluster = KafkaCluster() if start_broker else None
+    started = cluster.start() if cluster is not None else False
+    if cluster is not None:
+        log.info("kafka_up", bootstrap=cluster.bootstrap_servers, started=started)
+    create_topics(settings)
+    children = start_processors(processors, REPO_ROOT / "var" / "log")
+    log.info("processors_started", processors=list(children), logs=str(REPO_ROOT / "var" / "log"))
+    try:
+
+        def watch() -> dict[str, str]:
+            return {p.name: stats_line(p) for p in processors}
+
+        run_simulator(settings, rate=rate, seed=seed, live=True, stopper=stopper, watch=watch)
+    finally:
+        stop_processors(children)
+        log.info("processors_stopped")
+        if cluster is not None and started:
+            cluster.stop()
+            log.info("kafka_stopped")

@@ -1,0 +1,1 @@
+"""Reference data below everything else: the offices and the NIK rules."""
