@@ -79,11 +79,14 @@ class DeadLetterWriter:
         self.topic = settings.topic(settings.deadletter_topic)
         self.producer = producer
         self.component = component
+        self.sent = 0
+        """Dead letters acknowledged so far (what a processor reports as refused)."""
 
     def send(self, raw: RawRecord, error: BusError, timeout: float = 30.0) -> None:
         """Dead-letter one record, waiting up to ``timeout`` for the acknowledgement; logs ids only."""
         headers = deadletter_headers(raw, error, self.component)
         self.producer.send(self.topic, raw.value, key=raw.key, headers=headers).get(timeout)
+        self.sent += 1
         EVENTS_DEADLETTERED.labels(raw.topic, error.reason, self.component).inc()
         log.warning(
             "deadlettered",

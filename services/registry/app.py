@@ -1,86 +1,56 @@
-"""The registry processor: one worker process (``bus registry worker``) with two stages.
+"""The registry worker (``bus registry worker``): the runtime with the registry's projection, intake, views.
 
-Identity resolution must see every identifier in one place, hence two stages:
+Identity resolution must see every identifier in one place, hence two stages, both the runtime's:
 
-1. ``intake`` (``services.registry.intake``, scales with the domain topics' partitions): decode and validate
-   each event (refusals go to ``bus.deadletter``), take the registry's observation from it and forward it
-   to ``registry.observations``. Officer decisions from ``registry.decisions`` take the same path.
-2. ``core``, a faust agent on ``registry.observations`` (ONE partition, so one writer): the resolver decides
-   the citizen, the fold updates the record, every changed record goes to the compacted
-   ``registry.citizens`` topic and every changed figure to ``registry.counts``; records, figures and the
-   offset they hold up to are written to rocksdict in one atomic batch (``services.registry.store``).
+1. the intake (``services.registry.intake``, scales with the domain topics' partitions): decode and
+   validate each event (refusals go to ``bus.deadletter``), take the registry's item from it (an
+   observation, or an officer decision from ``registry.decisions``) and forward it to
+   ``registry.observations``;
+2. the core on ``registry.observations`` (ONE partition, so one writer): the projection
+   (``services.registry.projection``) resolves and folds, its changed records go to the compacted
+   ``registry.citizens`` topic and its changed figures to ``registry.counts``; records, figures and the
+   offset they hold up to are stored in one atomic batch.
 
-The resolver's index is held in memory and rebuilt on start from ``registry.observations`` up to the
-stored progress. Both stages call the same pure functions as the audit replay and the tests.
+The resolver's index is held in memory and rebuilt from ``registry.observations`` when the worker takes
+the partition over. The HTTP views (``services.registry.web``) read the state and record every lookup.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from dataclasses import dataclass
-from typing import Any
-
-import faust
-
-from services.bus.catalogue import create_topics
-from services.bus.codec import AvroCodec
 from services.bus.keys import citizen_hasher
-from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
-from services.registry import agents, web
-from services.registry.core import RegistryCore
-from services.registry.intake import intake_main
-from services.registry.model import RegistryModel
+from services.registry import metrics, web
+from services.registry.intake import intake_spec
+from services.registry.projection import RegistryProjection
 from services.registry.settings import RegistrySettings
-from services.registry.store import RegistryStore
-from services.registry.topics import OBSERVATIONS, REGISTRY_TOPICS
-from services.runtime.faustapp import make_app
-from services.runtime.publishing import ViewPublisher
-
-INTAKE_STOP_SECONDS = 15.0
+from services.registry.topics import REGISTRY_TOPICS
+from services.runtime.core import ViewRuntime
+from services.runtime.worker import Worker, build_worker
 
 
-@dataclass(frozen=True)
-class RegistryService:
-    """The faust App, the core it drives and the topic it reads."""
-
-    app: Any
-    core: RegistryCore
+def summary(runtime: ViewRuntime[object, object]) -> str:
+    """One line for people: citizens and items applied."""
+    core = runtime.core(0)
+    return f"{core.store.count('records')} citizens, {core.progress} items applied"
 
 
-def create_service(settings: BusSettings, config: RegistrySettings) -> RegistryService:
-    """Build the core and the App, declare the topics, register the agent and the HTTP views."""
-    create_topics(settings, REGISTRY_TOPICS)
-    app = make_app("registry", settings, datadir=config.datadir, web_port=config.web_port, store="memory://")
-    store = RegistryStore(config.datadir, cache_size=config.record_cache)
-    core = RegistryCore(
-        settings=settings,
-        config=config,
-        model=RegistryModel(hasher=citizen_hasher(settings), records=store.records),
-        store=store,
-        publisher=ViewPublisher(settings, AvroCodec(load_registry(settings.schemas_dir)), config.source),
+def create_worker(settings: BusSettings, config: RegistrySettings) -> Worker:
+    """The registry's worker, built: topics declared, store opened, views registered."""
+    hasher = citizen_hasher(settings)
+    worker = build_worker(
+        settings,
+        config,
+        RegistryProjection(hasher, record_cache=config.record_cache),
+        topics=REGISTRY_TOPICS,
+        summary=summary,
+        intake=intake_spec(config),
     )
-    observations = app.topic(settings.topic(OBSERVATIONS), key_serializer="raw", value_serializer="raw")
-    agents.register(app, observations, core)
-    web.register(app, core)
-    return RegistryService(app=app, core=core)
+    reader = web.RegistryReader(worker.runtime, hasher)
+    metrics.CITIZENS.set_function(lambda: reader.state.columns.record_count)
+    web.register(worker.app, reader)
+    return worker
 
 
 def worker_main(settings: BusSettings, config: RegistrySettings) -> None:
     """Run the registry worker (the intake process and the faust core) until SIGINT/SIGTERM."""
-    service = create_service(settings, config)
-    intake = multiprocessing.get_context("spawn").Process(
-        target=intake_main, args=(settings, config, os.getpid()), name="registry-intake"
-    )
-    intake.start()
-    worker = faust.Worker(service.app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
-    try:
-        worker.execute_from_commandline()
-    finally:
-        intake.terminate()
-        intake.join(INTAKE_STOP_SECONDS)
-        if intake.is_alive():
-            intake.kill()
-        service.core.publisher.close()
-        service.core.store.close()
+    create_worker(settings, config).run()

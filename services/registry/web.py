@@ -8,11 +8,11 @@ which access logs keep), hashed on the way in and never logged. Every lookup of 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from faust.web import View
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.contracts.registry import (
     AccessPurpose,
@@ -22,16 +22,71 @@ from services.contracts.registry import (
     parse_figure_key,
 )
 from services.reference.offices import is_known_office
-from services.registry.core import RegistryCore
 from services.registry.counting import TOTAL
-from services.registry.identifiers import nik_identifier, passport_identifier
+from services.registry.identifiers import Hasher, nik_identifier, passport_identifier
 from services.registry.mapping import citizen_record_view
+from services.registry.projection import RegistryPartition
 from services.registry.topics import ACCESS
+from services.runtime.core import ViewRuntime
+from services.runtime.publishing import ViewPublisher
 
 STAFF_ID_MAX = 64
 SAMPLE_MAX = 100
 NOT_READY = "the registry is rebuilding its index; try again shortly"
 SAMPLE_SCAN = 100_000
+
+
+@dataclass(frozen=True)
+class RegistryReader:
+    """What the HTTP views need of the worker: its one partition's state, readiness, the access log."""
+
+    runtime: ViewRuntime[RegistryPartition, Any]
+    hasher: Hasher
+
+    @property
+    def ready(self) -> bool:
+        """Whether the index is restored and the state caught up (lookups answer 503 until then)."""
+        return self.runtime.ready
+
+    @property
+    def state(self) -> RegistryPartition:
+        """The registry's state (``registry.observations`` has one partition)."""
+        return self.runtime.core(0).state
+
+    @property
+    def publisher(self) -> ViewPublisher:
+        """Where access records are published."""
+        return self.runtime.publisher
+
+    def stats(self) -> dict[str, Any]:
+        """The registry's own figures for ``/registry/stats``."""
+        stats = self.runtime.stats
+        return {
+            "observations": stats["applied"],
+            "records_published": stats["views_published"],
+            "next_offset": self.runtime.core(0).progress,
+            "gaps_filled": stats["gaps_filled"],
+            "citizens": self.state.columns.record_count,
+            "ready": self.ready,
+        }
+
+
+NOT_JSON_TYPE = "the body must be application/json"
+
+
+async def json_object(request: Any) -> dict[str, Any] | str:
+    """The request's JSON object body, or why there is none. Only ``application/json`` is read: a
+    ``text/plain`` POST is what a foreign web page can send across origins without asking.
+    """
+    if request.content_type != "application/json":
+        return NOT_JSON_TYPE
+    try:
+        data = await request.json()
+    except ValueError:
+        return "body must be JSON"
+    if not isinstance(data, dict):
+        return "body must be a JSON object"
+    return data
 
 
 class AccessError(ValueError):
@@ -53,32 +108,32 @@ def who_asks(data: dict[str, Any]) -> tuple[str, str, AccessPurpose]:
     return requested_by, office, purpose
 
 
-def figures(service: RegistryCore) -> dict[str, Any]:
+def figures(service: RegistryReader) -> dict[str, Any]:
     """Citizens abroad in total, per office and per country, as stored with the last batch."""
     by_office: dict[str, int] = {}
     by_country: dict[str, int] = {}
-    for key, value in service.store.counts.items():
+    for key, value in service.state.columns.counts.items():
         dimension, code = parse_figure_key(key)
         if value and dimension is CountDimension.OFFICE:
             by_office[code] = value
         elif value and dimension is CountDimension.COUNTRY:
             by_country[code] = value
     return {
-        "abroad": service.store.counts.get(TOTAL, 0),
+        "abroad": service.state.columns.counts.get(TOTAL, 0),
         "by_office": dict(sorted(by_office.items())),
         "by_country": dict(sorted(by_country.items())),
     }
 
 
-def multi_office(service: RegistryCore, offices: int, limit: int) -> list[str]:
+def multi_office(service: RegistryReader, offices: int, limit: int) -> list[str]:
     """Up to ``limit`` citizen ids whose golden record takes its fields from ``offices`` offices or more
     (a bounded scan, for operators and demonstrations).
     """
     found: list[str] = []
-    for scanned, cid in enumerate(service.store.records.scan()):
+    for scanned, cid in enumerate(service.state.columns.records.scan()):
         if len(found) >= limit or scanned >= SAMPLE_SCAN:
             break
-        record = service.model.records.get(cid)
+        record = service.state.model.records.get(cid)
         if record is None or len({o.office for o in record.observations.values()}) < offices:
             continue
         provenance = citizen_record_view(cid, record).provenance.values()
@@ -87,14 +142,14 @@ def multi_office(service: RegistryCore, offices: int, limit: int) -> list[str]:
     return found
 
 
-def register(app: Any, service: RegistryCore) -> None:
+def register(app: Any, service: RegistryReader) -> None:
     """Every HTTP view of the worker on faust's web server: person lookups (recorded), figures, health."""
     register_lookups(app, service)
     register_figures(app, service)
 
 
 async def record_access(
-    service: RegistryCore,
+    service: RegistryReader,
     who: tuple[str, str, AccessPurpose],
     lookup: LookupKind,
     citizen_id: str | None,
@@ -114,20 +169,20 @@ async def record_access(
     await service.publisher.wait([service.publisher.send(ACCESS, citizen_id or access.access_id, access)])
 
 
-def current(service: RegistryCore, citizen_id: str) -> dict[str, Any] | None:
+def current(service: RegistryReader, citizen_id: str) -> dict[str, Any] | None:
     """The golden record of ``citizen_id`` as JSON, or None."""
-    record = service.model.records.get(citizen_id)
+    record = service.state.model.records.get(citizen_id)
     if record is None:
         return None
     return citizen_record_view(citizen_id, record).model_dump(mode="json")
 
 
-def looked_up(service: RegistryCore, data: dict[str, Any]) -> tuple[LookupKind, str] | None:
+def looked_up(service: RegistryReader, data: dict[str, Any]) -> tuple[LookupKind, str] | None:
     """What the request looks up and the citizen id it leads to ("" when unknown); None if it names none.
 
     A NIK or passport number is hashed here and goes no further.
     """
-    owner = service.model.state.owner
+    owner = service.state.model.state.owner
     if data.get("citizen_id"):
         return LookupKind.CITIZEN_ID, str(data["citizen_id"])
     if data.get("nik"):
@@ -138,11 +193,11 @@ def looked_up(service: RegistryCore, data: dict[str, Any]) -> tuple[LookupKind, 
     return None
 
 
-def register_lookups(app: Any, service: RegistryCore) -> None:
+def register_lookups(app: Any, service: RegistryReader) -> None:
     """``POST /registry/lookup`` and ``GET /registry/citizens/{id}``: each answer recorded first."""
 
     async def lookup(web: Any, data: dict[str, Any]) -> Any:
-        if not service.index_ready:
+        if not service.ready:
             return web.json({"error": NOT_READY}, status=503)
         try:
             who = who_asks(data)
@@ -162,12 +217,10 @@ def register_lookups(app: Any, service: RegistryCore) -> None:
         """POST /registry/lookup {nik | passport_number | citizen_id, requested_by, office, purpose}."""
 
         async def post(self, request: Any) -> Any:
-            try:
-                data = await request.json()
-            except ValueError:
-                return self.json({"error": "body must be JSON"}, status=400)
-            if not isinstance(data, dict):
-                return self.json({"error": "body must be a JSON object"}, status=400)
+            data = await json_object(request)
+            if isinstance(data, str):
+                status = 415 if data == NOT_JSON_TYPE else 400
+                return self.json({"error": data}, status=status)
             return await lookup(self, data)
 
     class Citizen(View):
@@ -187,21 +240,21 @@ def register_lookups(app: Any, service: RegistryCore) -> None:
     app.page("/registry/citizens/{citizen_id}")(Citizen)
 
 
-def register_figures(app: Any, service: RegistryCore) -> None:
+def register_figures(app: Any, service: RegistryReader) -> None:
     """Figures, candidates, health and metrics: no personal data in any of them."""
 
     async def candidates(web: Any, _request: Any) -> Any:
         """Candidate matches waiting for an officer: pseudonymous identifiers only."""
-        if not service.index_ready:
+        if not service.ready:
             return web.json({"error": NOT_READY}, status=503)
-        owner = service.model.state.owner
+        owner = service.state.model.state.owner
         items = [
             {
                 "candidate_id": cand.candidate_id,
                 "anchors": list(cand.anchors),
                 "citizen_ids": [owner.get(anchor) for anchor in cand.anchors],
             }
-            for cand in sorted(service.model.candidates.values(), key=lambda c: c.candidate_id)
+            for cand in sorted(service.state.model.candidates.values(), key=lambda c: c.candidate_id)
         ]
         return web.json({"candidates": items})
 
@@ -218,29 +271,9 @@ def register_figures(app: Any, service: RegistryCore) -> None:
         return web.json({"citizen_ids": multi_office(service, want, limit)})
 
     async def stats(web: Any, _request: Any) -> Any:
-        return web.json(
-            {**service.stats, "citizens": service.store.record_count, "ready": service.index_ready}
-        )
+        return web.json(service.stats())
 
-    async def processor_stats(web: Any, _request: Any) -> Any:
-        """The generic ``/stats`` every processor answers (``bus run`` shows ``summary``)."""
-        applied = service.stats["next_offset"]
-        return web.json(
-            {
-                "processor": "registry",
-                "ready": service.index_ready,
-                "summary": f"{service.store.record_count} citizens, {applied} items applied",
-            }
-        )
-
-    app.page("/stats")(processor_stats)
     app.page("/registry/candidates")(candidates)
     app.page("/registry/counts")(counts)
     app.page("/registry/stats")(stats)
     app.page("/registry/sample")(sample)
-
-    async def prometheus(web: Any, _request: Any) -> Any:
-        """Prometheus text exposition of the worker's metrics (no personal data in any label)."""
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
-
-    app.page("/metrics")(prometheus)

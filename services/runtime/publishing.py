@@ -1,8 +1,9 @@
-"""How the registry worker publishes its views: encoded with the contracts, sent by kafka-python.
+"""How processors publish: views encoded with the contracts, sent by kafka-python, waited for together.
 
 The bus's own producer settings (acks=all, idempotence, murmur2 like every client of the bus) and
-kafka-python's I/O thread: the core's event loop only encodes and appends, then waits once per chunk.
-Sending each view through faust's producer cost the core more than folding it did.
+kafka-python's I/O thread: a core's event loop only encodes and appends, then waits once per chunk for
+every acknowledgement (``wait_acknowledged``: the one place that decides how long that may take). Sending
+each view through faust's producer cost the registry's core more than folding it did.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
 
 ACK_TIMEOUT = 60.0
+"""Seconds a processor waits for the broker to acknowledge what it sent before it gives the batch up."""
+
+
+def wait_acknowledged(producer: KafkaProducer, futures: Sequence[Any]) -> None:
+    """Send what is buffered and wait until every one of ``futures`` is acknowledged (raises the first
+    failure): nothing that depends on them (a commit, a stored progress) may happen before.
+    """
+    producer.flush(ACK_TIMEOUT)
+    for future in futures:
+        future.get(ACK_TIMEOUT)
 
 
 class ViewPublisher:
@@ -44,12 +55,7 @@ class ViewPublisher:
     async def wait(self, futures: Sequence[Any]) -> None:
         """Until every one of ``futures`` is acknowledged (raises the first failure), off the event loop."""
         if futures:
-            await asyncio.to_thread(self._wait, futures)
-
-    def _wait(self, futures: Sequence[Any]) -> None:
-        self.producer.flush(ACK_TIMEOUT)
-        for future in futures:
-            future.get(ACK_TIMEOUT)
+            await asyncio.to_thread(wait_acknowledged, self.producer, futures)
 
     def close(self) -> None:
         """Flush and close the producer, waiting up to ``ACK_TIMEOUT`` for pending sends."""

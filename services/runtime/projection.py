@@ -1,0 +1,65 @@
+"""What a view supplies to the runtime, and nothing else: a projection, pure, with no Kafka, faust or I/O.
+
+A view's state for one input partition lives in that partition's store columns (and, for a view that
+needs it, in memory rebuilt from the partition's history). The runtime hands it the partition's records
+in offset order; the live worker, the auditors' replay and the tests drive the same five methods:
+
+- ``open``: the state of one partition over its store (in-memory parts empty);
+- ``read``: the item one input record stands for (None: nothing to apply), or a ``BusError`` refusal;
+- ``restore``: rebuild the in-memory parts from an item already applied (only if ``needs_history``);
+- ``apply``: fold one item into the state (safe to apply twice: items carry their own ids);
+- ``drain``: the view records of everything that changed since the last drain, figures as absolute values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from services.bus.decoder import RawRecord
+from services.runtime.store import PartitionStore
+
+S = TypeVar("S")
+I = TypeVar("I")  # noqa: E741 - the item type, named as the protocol's docs name it
+
+
+@dataclass(frozen=True)
+class ViewRecord:
+    """One record a view publishes: to ``topic`` (catalogue name), under ``key``, the contract ``view``."""
+
+    topic: str
+    key: str
+    view: Any
+    """A contract model with ``SCHEMA`` and ``to_avro()`` (``services.contracts.ViewModel``)."""
+
+
+class Projection(Protocol[S, I]):
+    """A view as the runtime drives it (see the module's docstring for the contract of each method)."""
+
+    name: str
+    """The processor's name: its consumer group, its component in dead letters, its metric label."""
+    input_topic: str
+    """The catalogue name of the topic the view folds."""
+    needs_history: bool
+    """Whether ``restore`` must see the items before ``progress`` when a partition is taken over."""
+
+    def open(self, partition: PartitionStore) -> S:
+        """The state of one input partition, over that partition's store."""
+        ...
+
+    def read(self, record: RawRecord) -> I | None:
+        """The item ``record`` stands for; None if there is nothing to apply; BusError if it is refused."""
+        ...
+
+    def restore(self, state: S, item: I) -> None:
+        """Rebuild the in-memory part of ``state`` from an item the stored state already holds."""
+        ...
+
+    def apply(self, state: S, item: I) -> None:
+        """Fold ``item`` into ``state``; applying it again changes nothing."""
+        ...
+
+    def drain(self, state: S, as_of: datetime) -> list[ViewRecord]:
+        """The view records of what changed since the last drain (figures updated and absolute)."""
+        ...

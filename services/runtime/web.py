@@ -1,0 +1,79 @@
+"""The HTTP shell every processor serves on faust's web server (127.0.0.1 only): health, figures for
+operators, and the 503 a view answers until it is ready.
+
+``GET /stats`` answers at least ``{"processor", "ready", "stalled", "summary"}`` (what ``bus run`` shows)
+plus, per owned partition, progress, end offset, lag and readiness, and the intake's counters. ``ready`` is
+false while a partition is being restored or caught up, and while the intake is stalled (records wait and
+nothing was committed for ``stall_seconds``). ``GET /metrics`` is the Prometheus exposition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from services.runtime.core import ViewRuntime
+from services.runtime.intake import IntakeCollector, IntakeCounters
+from services.runtime.settings import ProcessorSettings
+
+NOT_READY = "the view is catching up or rebuilding its state; try again shortly"
+
+
+class Health:
+    """What the shell knows about one worker: its view runtime and, if it has one, its intake."""
+
+    def __init__(
+        self, runtime: ViewRuntime[Any, Any], config: ProcessorSettings, intake: IntakeCounters | None
+    ) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.intake = intake
+
+    @property
+    def stalled(self) -> bool:
+        """Whether the intake has records waiting and has not committed for longer than the bound."""
+        return self.intake is not None and self.intake.stalled(self.config.stall_seconds)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the view answers: every owned partition caught up, and the intake not stalled."""
+        return self.runtime.ready and not self.stalled
+
+    def stats(self, summary: str) -> dict[str, Any]:
+        """The body of ``/stats``."""
+        body: dict[str, Any] = {
+            "processor": self.runtime.name,
+            "ready": self.ready,
+            "stalled": self.stalled,
+            "summary": summary,
+            "partitions": self.runtime.describe(),
+            **self.runtime.stats,
+        }
+        if self.intake is not None:
+            body["intake"] = self.intake.describe(self.config.stall_seconds)
+        return body
+
+    def not_ready(self, web: Any) -> Any:
+        """The 503 answer of a view that is not ready, or None when it is."""
+        if self.runtime.ready:
+            return None
+        return web.json({"error": NOT_READY}, status=503)
+
+
+def register_shell(app: Any, health: Health, summary: Callable[[], str]) -> None:
+    """``/stats`` and ``/metrics`` on the faust ``app``; the intake's counters join ``/metrics``."""
+    if health.intake is not None:
+        REGISTRY.register(IntakeCollector(health.runtime.name, health.intake, health.config.stall_seconds))
+
+    async def stats(web: Any, _request: Any) -> Any:
+        """The generic processor figures (``bus run`` shows ``summary``)."""
+        return web.json(health.stats(summary()))
+
+    async def prometheus(web: Any, _request: Any) -> Any:
+        """Prometheus text exposition of the worker's metrics (no personal data in any label)."""
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    app.page("/stats")(stats)
+    app.page("/metrics")(prometheus)
