@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import publish, registry, simulator
+from bench import publish, registry, restart, simulator
 
-BENCHMARKS = {"publish": publish.main, "registry": registry.main, "simulator": simulator.main}
+BENCHMARKS = {
+    "publish": publish.main,
+    "registry": registry.main,
+    "restart": restart.main,
+    "simulator": simulator.main,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -23,13 +23,16 @@ from services.cli.simulate import Stopper, run_simulator
 
 log = get_logger("run")
 STATS_TIMEOUT = 0.3
+BAD_EVERY = 30.0
+"""Seconds between two sets of bad records (one per dead-letter reason) in the simulated traffic."""
 
 
 @dataclass(frozen=True)
 class Processor:
-    """A processor as ``bus run`` knows it: ``bus <name> worker`` starts it, ``stats_url`` describes it."""
+    """A processor as ``bus run`` knows it: ``bus <command...>`` starts it, ``stats_url`` describes it."""
 
     name: str
+    command: tuple[str, ...]
     stats_url: str
 
 
@@ -48,10 +51,11 @@ def start_processors(processors: tuple[Processor, ...], log_dir: Path) -> dict[s
     """Each processor in its own process (they scale and fail independently), logs under ``log_dir``."""
     log_dir.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen[bytes]] = {}
-    for name in (p.name for p in processors):
+    for processor in processors:
+        name = processor.name
         with (log_dir / f"{name}.log").open("ab") as out:
             children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "services", name, "worker"],
+                [sys.executable, "-m", "services", *processor.command],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -92,7 +96,9 @@ def run_bus(
         def watch() -> dict[str, str]:
             return {p.name: stats_line(p) for p in processors}
 
-        run_simulator(settings, rate=rate, seed=seed, live=True, stopper=stopper, watch=watch)
+        run_simulator(
+            settings, rate=rate, seed=seed, live=True, stopper=stopper, watch=watch, bad_every=BAD_EVERY
+        )
     finally:
         stop_processors(children)
         log.info("processors_stopped")

@@ -23,7 +23,9 @@ from services.bus.catalogue import create_topics
 from services.bus.logs import get_logger
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
+from services.contracts.base import EventModel
 from services.reference.offices import all_offices
+from services.sim.poison import bad_records
 from services.sim.simulator import TrafficSimulator
 
 log = get_logger("simulate")
@@ -35,6 +37,8 @@ class Summary:
 
     started: float = field(default_factory=time.monotonic)
     published: int = 0
+    bad: int = 0
+    """Bad records sent on purpose (each should be in bus.deadletter)."""
     by_topic: Counter[str] = field(default_factory=Counter)
     by_type: Counter[str] = field(default_factory=Counter)
     sources: set[str] = field(default_factory=set)
@@ -47,7 +51,8 @@ class Summary:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         t = Table(
             title=f"mission service bus: {self.published} events, {self.published / elapsed:.0f}/s "
-            f"(target {rate:.0f}/s), {len(self.sources)} of {len(all_offices())} offices and agencies seen",
+            f"(target {rate:.0f}/s), {len(self.sources)} of {len(all_offices())} offices and agencies seen, "
+            f"{self.bad} bad records sent on purpose",
             expand=False,
         )
         t.add_column("event type")
@@ -82,10 +87,13 @@ def run_simulator(
     live: bool = True,
     stopper: Stopper | None = None,
     watch: Callable[[], dict[str, str]] | None = None,
+    bad_every: float = 0.0,
 ) -> Summary:
     """Publish simulated events at ``rate``/s until ``count`` or Ctrl-C; returns what was sent.
 
     ``watch``, when given, is asked once a second for one line per processor to show under the figures.
+    ``bad_every`` > 0: that often (seconds) also send one bad record per dead-letter reason
+    (``services.sim.poison``), raw, as a broken producer would.
     """
     stopper = stopper or Stopper()
     create_topics(settings)
@@ -100,6 +108,7 @@ def run_simulator(
         else _NoLive() as screen,
     ):
         next_tick = watched = time.monotonic()
+        spoiled = next_tick - bad_every
         while not stopper.stopped and (not count or summary.published < count):
             want = max(1, round(rate * tick))
             if count:
@@ -116,14 +125,28 @@ def run_simulator(
                 summary.last_offset[result.topic] = max(
                     summary.last_offset.get(result.topic, 0), result.offset
                 )
+            if bad_every > 0 and batch and time.monotonic() - spoiled >= bad_every:
+                summary.bad += send_bad_records(publisher, *batch[0], now)
+                spoiled = time.monotonic()
             if watch is not None and time.monotonic() - watched > 1.0:
                 summary.processors = watch()
                 watched = time.monotonic()
             screen.update(summary.table(rate))
             next_tick += tick
             time.sleep(max(0.0, next_tick - time.monotonic()))
-    log.info("simulator_stopped", published=summary.published)
+    log.info("simulator_stopped", published=summary.published, bad=summary.bad)
     return summary
+
+
+def send_bad_records(publisher: Publisher, payload: EventModel, meta: EventMeta, now: datetime) -> int:
+    """Send the bad records made from one valid event, raw (acknowledged); returns how many."""
+    good = publisher.prepare(payload, meta)
+    records = bad_records(good, publisher.codec, now, publisher.settings.topic)
+    futures = [publisher.producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records]
+    publisher.producer.flush(30)
+    for future in futures:
+        future.get(30)
+    return len(records)
 
 
 class _NoLive:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.contracts import citizen, passport, protection, registry
+from services.contracts import citizen, deadletters, passport, protection, registry
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.common import Channel, Personal, Sex
 from services.contracts.registry_fields import ViewModel
@@ -48,9 +48,14 @@ _MODELS: tuple[type[EventModel], ...] = (
 #: Avro full name -> payload model: how a decoded record (or a ``ce_type`` header) finds its model.
 EVENT_MODELS: dict[str, type[EventModel]] = {model.SCHEMA: model for model in _MODELS}
 
-#: Avro full name -> model of a view the registry publishes (golden record, figures, access log): not
-#: events, so ``services.bus.events`` never accepts one from a producer.
+#: Avro full name -> model of a view a processor publishes (golden record, figures, access log, dead-letter
+#: figures): not events, so ``services.bus.events`` never accepts one from a producer.
 VIEW_MODELS: dict[str, type[ViewModel]] = {
     model.SCHEMA: model
-    for model in (registry.CitizenRecordModel, registry.OfficeCountModel, registry.RecordAccessedModel)
+    for model in (
+        registry.CitizenRecordModel,
+        registry.OfficeCountModel,
+        registry.RecordAccessedModel,
+        deadletters.DeadLetterCountModel,
+    )
 }

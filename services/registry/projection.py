@@ -64,6 +64,7 @@ class RegistryProjection:
     name = "registry"
     input_topic = OBSERVATIONS
     needs_history = True
+    clock = False
 
     def __init__(self, hasher: Hasher, *, record_cache: int = 20_000) -> None:
         self.hasher = hasher
@@ -113,3 +114,6 @@ class RegistryProjection:
         )
         state.touched, state.moved = set(), {}
         return views
+
+    def tick(self, state: object, at: datetime) -> None:
+        """No clock: nothing in this view depends on time passing."""

@@ -18,6 +18,8 @@ from services.runtime.settings import ProcessorSettings
 log = get_logger("runtime")
 RETRY_SECONDS = 2.0
 LAG_INTERVAL = 5.0
+TICK_INTERVAL = 60.0
+"""Seconds between two ticks appended to each owned partition of a view that has a clock."""
 
 
 def raw_from_faust(message: Any) -> RawRecord:
@@ -73,10 +75,22 @@ def attach(app: Any, runtime: ViewRuntime[Any, Any], config: ProcessorSettings) 
     async def on_revoked(_sender: Any, revoked: Any, **_: Any) -> None:
         runtime.revoked({tp.partition for tp in revoked if tp.topic == runtime.topic})
 
-    async def refresh_lag() -> None:
-        await asyncio.to_thread(runtime.refresh_lag)
-
     app.agent(topic, name=f"{runtime.name}-core")(core_agent)
     app.on_partitions_assigned.connect(on_assigned)
     app.on_partitions_revoked.connect(on_revoked)
+    add_timers(app, runtime)
+
+
+def add_timers(app: Any, runtime: ViewRuntime[Any, Any]) -> None:
+    """Refresh the lag every ``LAG_INTERVAL`` s; tick every ``TICK_INTERVAL`` s if the view has a clock."""
+
+    async def refresh_lag() -> None:
+        await asyncio.to_thread(runtime.refresh_lag)
+
     app.timer(interval=LAG_INTERVAL)(refresh_lag)
+    if runtime.projection.clock:
+
+        async def tick() -> None:
+            await asyncio.to_thread(runtime.tick)
+
+        app.timer(interval=TICK_INTERVAL)(tick)

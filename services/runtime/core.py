@@ -29,15 +29,17 @@ from services.bus.reading import end_offsets, read_range
 from services.bus.settings import BusSettings
 from services.runtime import metrics
 from services.runtime.progress import Start, chunks, next_step, on_start
-from services.runtime.projection import Projection
-from services.runtime.publishing import ViewPublisher
-from services.runtime.store import PartitionStore, Store
+from services.runtime.projection import TICK_HEADER, Projection
+from services.runtime.publishing import ViewPublisher, wait_acknowledged
+from services.runtime.store import Column, PartitionStore, Store
 
 S = TypeVar("S")
 I = TypeVar("I")  # noqa: E741 - the item type, as in services.runtime.projection
 
 log = get_logger("runtime")
 READ_CHUNK = 5_000
+SKIPPED = "runtime.skipped"
+"""The runtime's own column in each partition's store: offsets dead-lettered instead of applied."""
 """Records read from the topic and applied at a time when catching up or restoring: bounded memory."""
 
 
@@ -60,7 +62,8 @@ class PartitionCore(Generic[S, I]):
     """Whether the stored progress was compared with the topic's end since the partition was assigned."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     poisoned: set[int] = field(default_factory=set)
-    """Offsets whose item broke the projection: dead-lettered once, skipped when the chunk is redone."""
+    """Offsets refused (read) or whose item broke the projection: dead-lettered once, skipped when their
+    chunk is redone; stored in ``skipped`` with the chunk, so a restore after a restart skips them too."""
     end: int = 0
     """The topic's end offset as last seen (for the lag)."""
 
@@ -68,6 +71,11 @@ class PartitionCore(Generic[S, I]):
     def progress(self) -> int:
         """Every record before this offset is applied in the stored state."""
         return self.store.progress
+
+    @property
+    def skipped(self) -> Column[str]:
+        """Offsets below ``progress`` that the stored state does not hold (dead-lettered instead)."""
+        return self.store.column(SKIPPED, str.encode, bytes.decode)
 
     async def handle(self, batch: list[RawRecord]) -> None:
         """Apply what ``batch`` adds to the stored state; read from the topic what it skips."""
@@ -134,6 +142,7 @@ class PartitionCore(Generic[S, I]):
                 )
                 metrics.REBUILDS.labels(self.view.name, str(self.partition)).inc()
                 self.store.clear()
+                self.poisoned.clear()
                 self.rollback()
             self.checked = True
         if not self.restored:
@@ -154,8 +163,12 @@ class PartitionCore(Generic[S, I]):
 
     def _restore_records(self, records: list[RawRecord]) -> None:
         projection = self.view.projection
+        skipped = self.skipped
         for record in records:
-            if record.offset in self.poisoned:
+            if record.offset in self.poisoned or record.header(TICK_HEADER) is not None:
+                continue
+            if str(record.offset) in skipped:
+                self.poisoned.add(record.offset)
                 continue
             try:
                 item = projection.read(record)
@@ -183,27 +196,36 @@ class PartitionCore(Generic[S, I]):
                     metrics.REBUILDS.labels(self.view.name, str(self.partition)).inc()
                     await self._restore()
 
+    async def _skip(self, record: RawRecord, error: BusError) -> None:
+        """Dead-letter ``record`` (acknowledged), then remember to skip it, also when its chunk is redone."""
+        await self.view.refuse(record, error)
+        self.poisoned.add(record.offset)
+        self.skipped[str(record.offset)] = "1"
+
     async def _apply_chunk(self, chunk: list[RawRecord]) -> None:
         began = time.perf_counter()
         view, projection = self.view, self.view.projection
         applied = 0
         for record in chunk:
             if record.offset in self.poisoned:
+                self.skipped[str(record.offset)] = "1"  # stored with the chunk: restore skips it too
                 continue
             try:
-                item = projection.read(record)
+                item = None if record.header(TICK_HEADER) is not None else projection.read(record)
             except BusError as exc:
-                await view.refuse(record, exc)
-                continue
-            if item is None:
+                await self._skip(record, exc)
                 continue
             try:
-                projection.apply(self.state, item)
+                if item is not None:
+                    projection.apply(self.state, item)
+                    applied += 1
+                elif projection.clock and record.header(TICK_HEADER) is not None:
+                    projection.tick(self.state, datetime.fromtimestamp(record.timestamp / 1000, UTC))
+            except BusError as exc:  # the projection refused the item before changing anything
+                await self._skip(record, exc)
             except Exception as exc:
-                self.poisoned.add(record.offset)
-                await view.refuse(record, ProcessingFailed(f"{type(exc).__name__} in the {view.name} core"))
+                await self._skip(record, ProcessingFailed(f"{type(exc).__name__} in the {view.name} core"))
                 raise _ChunkFailed from exc
-            applied += 1
         views = projection.drain(self.state, datetime.now(UTC))
         await view.publisher.wait([view.publisher.send(v.topic, v.key, v.view) for v in views])
         progress = chunk[-1].offset + 1
@@ -282,9 +304,22 @@ class ViewRuntime(Generic[S, I]):
                 self.cores[partition].owned = self.cores[partition].ready = False
 
     async def refuse(self, record: RawRecord, error: BusError) -> None:
-        """Dead-letter ``record`` with ``error``'s reason (acknowledged before the core goes on)."""
-        assert self.deadletters is not None
-        await asyncio.to_thread(self.deadletters.send, record, error)
+        """Dead-letter ``record`` with ``error``'s reason (acknowledged before the core goes on).
+
+        A record of the dead-letter topic itself is not sent back there (a loop): it is logged and counted.
+        """
+        if self.deadletters is None:
+            raise RuntimeError("ViewRuntime without a dead-letter writer")
+        if record.topic == self.deadletters.topic:
+            log.error(
+                "deadletter_not_applied",
+                processor=self.name,
+                partition=record.partition,
+                offset=record.offset,
+                reason=error.reason,
+            )
+        else:
+            await asyncio.to_thread(self.deadletters.send, record, error)
         self.stats["refused"] += 1
         metrics.RECORDS_REFUSED.labels(self.name, error.reason).inc()
 
@@ -295,6 +330,15 @@ class ViewRuntime(Generic[S, I]):
     def read(self, partition: int, start: int, end: int) -> list[RawRecord]:
         """Records [start, end) of ``partition``: every one of them, or an error."""
         return [raw_from_kafka(m) for m in read_range(self.settings, self.topic, partition, start, end)]
+
+    def tick(self) -> None:
+        """Append a tick to every owned input partition and wait for the acknowledgements."""
+        producer = self.publisher.producer
+        futures = [
+            producer.send(self.topic, b"", partition=core.partition, headers=[(TICK_HEADER, b"")])
+            for core in self.owned
+        ]
+        wait_acknowledged(producer, futures)
 
     def refresh_lag(self) -> dict[int, int]:
         """End offset minus stored progress of every owned partition (also set on ``/metrics``)."""

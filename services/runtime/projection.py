@@ -8,7 +8,10 @@ in offset order; the live worker, the auditors' replay and the tests drive the s
 - ``read``: the item one input record stands for (None: nothing to apply), or a ``BusError`` refusal;
 - ``restore``: rebuild the in-memory parts from an item already applied (only if ``needs_history``);
 - ``apply``: fold one item into the state (safe to apply twice: items carry their own ids);
-- ``drain``: the view records of everything that changed since the last drain, figures as absolute values.
+- ``drain``: the view records of everything that changed since the last drain, figures as absolute values;
+- ``tick``: time passes (only for a view with ``clock``): the runtime appends a tick record to each input
+  partition it owns every minute, and hands the tick's log timestamp here in offset order, so whatever is
+  time-driven (a case going overdue) is computed from the log and a replay gives the live answer.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class Projection(Protocol[S, I]):
     """The catalogue name of the topic the view folds."""
     needs_history: bool
     """Whether ``restore`` must see the items before ``progress`` when a partition is taken over."""
+    clock: bool
+    """Whether the view needs ticks (``tick``): the runtime then appends one to each owned partition."""
 
     def open(self, partition: PartitionStore) -> S:
         """The state of one input partition, over that partition's store."""
@@ -57,9 +62,20 @@ class Projection(Protocol[S, I]):
         ...
 
     def apply(self, state: S, item: I) -> None:
-        """Fold ``item`` into ``state``; applying it again changes nothing."""
+        """Fold ``item`` into ``state``; applying it again changes nothing. A ``BusError`` refuses the item
+        (dead-lettered with its reason) and must be raised before anything changed; any other exception
+        is a defect: the item is dead-lettered as PROCESSING_FAILED and its chunk redone without it.
+        """
         ...
 
     def drain(self, state: S, as_of: datetime) -> list[ViewRecord]:
         """The view records of what changed since the last drain (figures updated and absolute)."""
         ...
+
+    def tick(self, state: S, at: datetime) -> None:
+        """The partition's clock reached ``at`` (a tick's log timestamp); only called when ``clock``."""
+        ...
+
+
+TICK_HEADER = "bus_tick"
+"""The header that marks a tick record on an input partition (its value is empty, its timestamp the time)."""

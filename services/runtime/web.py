@@ -9,6 +9,8 @@ nothing was committed for ``stall_seconds``). ``GET /metrics`` is the Prometheus
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,37 @@ from services.runtime.intake import IntakeCollector, IntakeCounters
 from services.runtime.settings import ProcessorSettings
 
 NOT_READY = "the view is catching up or rebuilding its state; try again shortly"
+LIBRARY_LOGGERS = ("aiohttp", "faust.web")
+_DIGITS = re.compile(r"\d{6,}")
+
+
+def redacted(record: logging.LogRecord) -> logging.LogRecord:
+    """``record`` with personal data kept out: what a web library logs can quote a request line or a body
+    (an over-long request line starting with a NIK was logged whole by aiohttp). Runs of six or more digits
+    become ``<digits>``, and an exception is reduced to its type: its text may quote the input.
+    """
+    message = _DIGITS.sub("<digits>", record.getMessage())
+    if record.exc_info and record.exc_info[0] is not None:
+        message = f"{message} ({record.exc_info[0].__name__})"
+    record.msg, record.args = message, ()
+    record.exc_info, record.exc_text, record.stack_info = None, None, None
+    return record
+
+
+def redact_library_logs() -> None:
+    """Every log record of the web server's libraries (``LIBRARY_LOGGERS``) passes through ``redacted``,
+    whichever handler writes it (faust installs its own): done where records are made, once.
+    """
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        return redacted(record) if record.name.startswith(LIBRARY_LOGGERS) else record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 class Health:
@@ -64,6 +97,7 @@ class Health:
 
 def register_shell(app: Any, health: Health, summary: Callable[[], str]) -> None:
     """``/stats`` and ``/metrics`` on the faust ``app``; the intake's counters join ``/metrics``."""
+    redact_library_logs()
     if health.intake is not None:
         REGISTRY.register(IntakeCollector(health.runtime.name, health.intake, health.config.stall_seconds))
 

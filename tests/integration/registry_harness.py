@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from deploy.kafka.launcher import free_port
 from services.bus.codec import AvroCodec
@@ -22,37 +22,44 @@ from services.bus.settings import BusSettings
 
 
 @dataclass
-class RegistryWorker:
-    """``python -m services registry worker`` with its own port and data directory."""
+class ProcessorWorker:
+    """``python -m services <command...>`` with its own port and data directory (a processor worker)."""
 
     settings: BusSettings
     datadir: Path
     port: int
     log: Path
+    command: tuple[str, ...] = ("registry", "worker")
+    env_prefix: str = "REGISTRY_"
+    answers_on: str = "/registry/stats"
+    instance: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def create(cls, settings: BusSettings, tmp: Path) -> RegistryWorker:
+    def create(cls, settings: BusSettings, tmp: Path) -> Self:
         return cls(settings, tmp / "registry-data", free_port(), tmp / "registry.log")
 
     def start(self) -> None:
+        p = self.env_prefix
         env = {
             **os.environ,
             "BUS_BOOTSTRAP_SERVERS": self.settings.bootstrap_servers,
             "BUS_TOPIC_PREFIX": self.settings.topic_prefix,
             "BUS_PARTITIONS": str(self.settings.partitions),
-            "REGISTRY_WEB_PORT": str(self.port),
-            "REGISTRY_DATADIR": str(self.datadir),
+            f"{p}WEB_PORT": str(self.port),
+            f"{p}DATADIR": str(self.datadir),
         }
+        if self.instance:
+            env[f"{p}INSTANCE_ID"] = self.instance
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "services", "registry", "worker"],
+                [sys.executable, "-m", "services", *self.command],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        self.wait_until(lambda: self.get("/registry/stats") is not None, 90, "the worker's HTTP views")
+        self.wait_until(lambda: self.get(self.answers_on) is not None, 90, "the worker's HTTP views")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -92,7 +99,9 @@ class RegistryWorker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise AssertionError(f"registry worker exited ({self.process.returncode}):\n{self.tail()}")
+                raise AssertionError(
+                    f"{self.command[0]} worker exited ({self.process.returncode}):\n{self.tail()}"
+                )
             if done():
                 return
             time.sleep(0.5)
@@ -102,6 +111,10 @@ class RegistryWorker:
         if not self.log.exists():
             return ""
         return "".join(self.log.read_text(errors="replace").splitlines(keepends=True)[-lines:])
+
+
+class RegistryWorker(ProcessorWorker):
+    """``python -m services registry worker``."""
 
 
 def read_views(settings: BusSettings, topic: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from services.contracts import EVENT_MODELS, VIEW_MODELS
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
 from services.contracts.common import Channel, Personal, Sex
+from services.contracts.deadletters import DeadLetterCountModel
 from services.contracts.passport import (
     ApplicationSubmitted,
     AppointmentBooked,
@@ -649,6 +650,15 @@ def _view_samples() -> list[ViewModel]:
             lookup=LookupKind.NIK,
             purpose=AccessPurpose.CITIZEN_PROTECTION,
             found=True,
+        ),
+        DeadLetterCountModel(
+            reason="UNKNOWN_SCHEMA",
+            component="registry-intake",
+            source=office,
+            hour=WHEN.replace(minute=0, second=0, microsecond=0),
+            partition=5,
+            count=2**33,
+            as_of=WHEN,
         ),
     ]
 
