@@ -3,18 +3,24 @@
 Auto-commit is off: offsets move only after ``commit()``, which the caller invokes once it has applied the
 events it was given (at-least-once). Refused records are acknowledged by ``bus.deadletter`` before the
 offset passes them, so nothing is dropped in silence.
+
+No record stops a consumer: what the decoder refuses is dead-lettered with its reason, and a record that
+kafka-python itself cannot parse (``CorruptRecordError``, e.g. a header key that is not UTF-8) is skipped
+past and dead-lettered by its topic, partition and offset (its bytes never reach us).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import CorruptRecordError
 
 from services.bus.deadletter import DeadLetterWriter
 from services.bus.decoder import EventDecoder, RawRecord
-from services.bus.errors import BusError
+from services.bus.errors import BusError, CorruptRecord
 from services.bus.events import BusEvent
 from services.bus.logs import get_logger
 from services.bus.metrics import EVENTS_CONSUMED
@@ -26,7 +32,9 @@ log = get_logger("consumer")
 
 
 def raw_from_kafka(message: Any) -> RawRecord:
-    """Adapt kafka-python's ConsumerRecord."""
+    """Adapt kafka-python's ConsumerRecord; a null header value becomes empty bytes, as the header's
+    type says and every consumer treats it (a dead letter or a replay can then carry it).
+    """
     return RawRecord(
         topic=message.topic,
         partition=message.partition,
@@ -34,8 +42,82 @@ def raw_from_kafka(message: Any) -> RawRecord:
         timestamp=message.timestamp,
         key=message.key,
         value=message.value,
-        headers=list(message.headers or []),
+        headers=[(k, b"" if v is None else v) for k, v in message.headers or []],
     )
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record the client library could not parse: where it was (no bytes: none reached us) and why."""
+
+    raw: RawRecord
+    error: CorruptRecord
+
+
+def poll_raw(
+    consumer: KafkaConsumer, *, timeout_ms: int, max_records: int | None = None
+) -> list[RawRecord | Unreadable]:
+    """One poll as RawRecords, in partition order; a record kafka-python cannot parse is skipped past (the
+    consumer is moved to the next offset) and comes back as Unreadable in its place.
+    """
+    try:
+        batches = consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+    except CorruptRecordError as exc:
+        return [skip_unreadable(consumer, exc)]
+    return [raw_from_kafka(message) for messages in batches.values() for message in messages]
+
+
+def skip_unreadable(consumer: KafkaConsumer, exc: CorruptRecordError) -> Unreadable:
+    """Move past the record that ``exc`` was raised for, and say where it was.
+
+    kafka-python 3.0 does not name the partition in the error, and retrying would raise again forever
+    (or spin: its fetcher keeps the failed records in line until the position moves). Its position for
+    that partition is the unreadable record's offset: records before it were handed out, and the error
+    comes from the first record it could not parse. Records after it in the same producer batch cannot be
+    parsed either, so each gets its own dead letter as the consumer steps over them.
+    """
+    tp = _failed_partition(consumer)
+    if tp is None:
+        raise exc  # nowhere to skip to: stopping loudly beats skipping the wrong record
+    offset = int(consumer.position(tp))
+    consumer.seek(tp, offset + 1)
+    why = "a header key is not UTF-8" if "UnicodeDecodeError" in str(exc) else "the record batch is corrupt"
+    log.error("unreadable_record", topic=tp.topic, partition=tp.partition, offset=offset, detail=why)
+    return Unreadable(
+        RawRecord(tp.topic, tp.partition, offset, -1, None, None, []),
+        CorruptRecord(f"the Kafka client cannot read this record: {why}"),
+    )
+
+
+def _failed_partition(consumer: KafkaConsumer) -> TopicPartition | None:
+    """The partition kafka-python failed to parse: the one its fetcher still holds in line."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    in_line = getattr(fetcher, "_next_partition_records", None)
+    tp = getattr(in_line, "topic_partition", None)
+    assigned = consumer.assignment()
+    if isinstance(tp, TopicPartition) and tp in assigned:
+        return tp
+    return next(iter(assigned)) if len(assigned) == 1 else None
+
+
+def sort_polled(
+    decoder: EventDecoder, polled: Sequence[RawRecord | Unreadable]
+) -> tuple[list[tuple[RawRecord, BusEvent]], list[tuple[RawRecord, BusError]]]:
+    """Accepted events with their records, and refused records with their reasons, each in poll order."""
+    accepted: list[tuple[RawRecord, BusEvent]] = []
+    refused: list[tuple[RawRecord, BusError]] = []
+    for item in polled:
+        if isinstance(item, Unreadable):
+            refused.append((item.raw, item.error))
+            continue
+        try:
+            event = decoder.decode(item)
+        except BusError as exc:
+            refused.append((item, exc))
+            continue
+        EVENTS_CONSUMED.labels(item.topic, event.type).inc()
+        accepted.append((item, event))
+    return accepted, refused
 
 
 class BusConsumer:
@@ -67,13 +149,9 @@ class BusConsumer:
 
     def accept(self, raw: RawRecord) -> BusEvent | None:
         """Decode one record; a refused one goes to the dead-letter topic and None comes back."""
-        try:
-            event = self.decoder.decode(raw)
-        except BusError as exc:
-            self.deadletters.send(raw, exc)
-            return None
-        EVENTS_CONSUMED.labels(raw.topic, event.type).inc()
-        return event
+        accepted, refused = sort_polled(self.decoder, [raw])
+        self.deadletters.send_many(refused)
+        return accepted[0][1] if accepted else None
 
     def poll_records(
         self, timeout_ms: int = 1000, max_records: int | None = None
@@ -81,14 +159,9 @@ class BusConsumer:
         """One poll: each accepted event with the record it came from, in partition order (refused ones
         already dead-lettered), so a caller can still refuse an event it fails to handle.
         """
-        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-        accepted: list[tuple[RawRecord, BusEvent]] = []
-        for messages in batches.values():
-            for message in messages:
-                raw = raw_from_kafka(message)
-                event = self.accept(raw)
-                if event is not None:
-                    accepted.append((raw, event))
+        polled = poll_raw(self.consumer, timeout_ms=timeout_ms, max_records=max_records)
+        accepted, refused = sort_polled(self.decoder, polled)
+        self.deadletters.send_many(refused)
         return accepted
 
     def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[BusEvent]:

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.bus.errors import InvalidEnvelope
 
@@ -20,6 +20,19 @@ SPECVERSION = "1.0"
 CONTENT_TYPE = "application/avro"
 _REQUIRED = ("ce_id", "ce_source", "ce_type", "ce_time", "ce_specversion")
 _TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+# The 36-character text form only: uuid.UUID() also takes braces, "urn:uuid:", 32 bare digits and
+# non-ASCII digits, and consumers deduplicate on the text, so two spellings of one id would both pass.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# RFC 3339 date-time, ASCII digits only: datetime.fromisoformat alone also takes week dates, the basic
+# format and offsets with seconds, none of which a Java or .NET producer means by "RFC 3339".
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"  # date and time
+    r"(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"  # fraction (Java gives up to 9 digits), offset
+)
+# Names the bus gives meaning to: one of them twice is ambiguous (which one did the producer mean?).
+_OWN_HEADER = re.compile(r"(?:ce|bus)_[a-z]{1,30}|content-type")
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""No event of the bus happened before this: an earlier time is a default value or a typo."""
 Headers = list[tuple[str, bytes]]
 _TRACE_RANDOM = random.Random()  # noqa: S311 - trace ids are not secrets; seeded from os.urandom
 
@@ -32,6 +45,23 @@ def new_traceparent() -> str:
     """
     trace, span = _TRACE_RANDOM.getrandbits(128) or 1, _TRACE_RANDOM.getrandbits(64) or 1
     return f"00-{trace:032x}-{span:016x}-01"
+
+
+def is_uuid(text: object) -> bool:
+    """Whether ``text`` is a UUID in its standard 36-character form (what ``ce_id`` must hold)."""
+    return isinstance(text, str) and _UUID.fullmatch(text) is not None
+
+
+def is_traceparent(text: object) -> bool:
+    """Whether ``text`` is W3C trace context as ``ce_traceparent`` carries it."""
+    return isinstance(text, str) and _TRACEPARENT.fullmatch(text) is not None
+
+
+def shown_header(name: str) -> str:
+    """A header name fit for an error text: the bus's own names as they are, any other name withheld
+    (a producer may put anything in a name, personal data included).
+    """
+    return name if _OWN_HEADER.fullmatch(name) else "(a header of another name)"
 
 
 def format_time(moment: datetime) -> str:
@@ -47,15 +77,69 @@ def truncate_ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 ``ce_time`` as UTC; InvalidEnvelope when malformed or without an offset."""
+def require_utc(moment: datetime) -> datetime:
+    """``moment`` if it is in UTC; InvalidEnvelope for a naive time (whose zone would be guessed from the
+    publishing machine) or a non-zero offset (a local time that is easily meant as UTC, or the reverse).
+    """
+    if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+        raise InvalidEnvelope("event time must be in UTC (a zone offset of zero, e.g. ...T08:30:15Z)")
+    return moment
+
+
+def parse_time(text: str, *, utc_only: bool = False) -> datetime:
+    """An RFC 3339 ``ce_time`` as UTC; InvalidEnvelope when it is malformed, has no offset, or cannot be
+    moved to UTC at all (year 1 with a positive offset). With ``utc_only``, a non-zero offset is refused
+    too (what a publisher must send).
+    """
+    if len(text) > 40 or _RFC3339.fullmatch(text) is None:
+        raise InvalidEnvelope("ce_time is not an RFC 3339 timestamp (e.g. 2026-11-23T08:30:15.123Z)")
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.upper())
+        utc = moment.astimezone(UTC)
     except ValueError:
-        raise InvalidEnvelope("ce_time is not an RFC 3339 timestamp") from None
-    if moment.tzinfo is None:
-        raise InvalidEnvelope("ce_time has no time zone offset")
-    return moment.astimezone(UTC)
+        raise InvalidEnvelope("ce_time is not a valid date and time") from None
+    except OverflowError:
+        raise InvalidEnvelope("ce_time lies outside the calendar once moved to UTC") from None
+    if utc_only:
+        require_utc(moment)
+    return utc
+
+
+def single_headers(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """The headers that appear exactly once with a UTF-8 value, as text: what can still be trusted of
+    an envelope that was refused (a dead letter being repaired).
+    """
+    seen: dict[str, int] = {}
+    values: dict[str, str] = {}
+    for key, raw in headers:
+        seen[key] = seen.get(key, 0) + 1
+        if raw is None:
+            continue
+        try:
+            values[key] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return {key: value for key, value in values.items() if seen[key] == 1}
+
+
+def _header_values(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """Every non-null header as text; InvalidEnvelope for one that is not UTF-8, or for one of the bus's
+    own names given twice (Kafka keeps both; "the last one wins" would let a forged value placed last in).
+    """
+    values: dict[str, str] = {}
+    own: set[str] = set()
+    for key, raw in headers:
+        if _OWN_HEADER.fullmatch(key):
+            if key in own:
+                raise InvalidEnvelope(f"header {key} appears more than once")
+            own.add(key)
+        if raw is None:
+            continue
+        try:
+            values[key] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidEnvelope(f"header {shown_header(key)} is not UTF-8") from None
+    return values
 
 
 @dataclass(frozen=True)
@@ -121,28 +205,19 @@ class Envelope:
 
     @classmethod
     def from_headers(cls, headers: Iterable[tuple[str, bytes | None]]) -> Envelope:
-        """Read the envelope back; a missing or malformed attribute raises InvalidEnvelope."""
-        values: dict[str, str] = {}
-        for key, raw in headers:
-            if raw is None:
-                continue
-            try:
-                values[key] = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidEnvelope(f"header {key} is not UTF-8") from None
+        """Read the envelope back; a missing, repeated or malformed attribute raises InvalidEnvelope."""
+        values = _header_values(headers)
         missing = [name for name in _REQUIRED if not values.get(name)]
         if missing:
             raise InvalidEnvelope(f"missing CloudEvents headers: {', '.join(missing)}")
         if values["ce_specversion"] != SPECVERSION:
-            raise InvalidEnvelope(f"unsupported ce_specversion {values['ce_specversion'][:8]!r}")
+            raise InvalidEnvelope(f"unsupported ce_specversion (only {SPECVERSION} is)")
         if values.get("content-type", CONTENT_TYPE) != CONTENT_TYPE:
             raise InvalidEnvelope("content-type must be application/avro")
-        try:
-            uuid.UUID(values["ce_id"])
-        except ValueError:
-            raise InvalidEnvelope("ce_id is not a UUID") from None
+        if not is_uuid(values["ce_id"]):
+            raise InvalidEnvelope("ce_id is not a UUID (the 36-character form, e.g. 1b4e28ba-2fa1-...)")
         trace = values.get("ce_traceparent")
-        if trace is not None and not _TRACEPARENT.match(trace):
+        if trace is not None and not is_traceparent(trace):
             raise InvalidEnvelope("ce_traceparent is not W3C trace context")
         return cls(
             id=values["ce_id"],

@@ -52,6 +52,32 @@ class FutureEvent(BusError):
     reason = "FUTURE_EVENT"
 
 
+class TimeOutOfRange(BusError):
+    """The event time lies before the bus's lower bound (2000-01-01): a default or a typo, never an event."""
+
+    reason = "TIME_OUT_OF_RANGE"
+
+
+class WrongTopic(BusError):
+    """The event type belongs on another topic: accepting it would put it out of its aggregate's order."""
+
+    reason = "WRONG_TOPIC"
+
+
+class CorruptRecord(BusError):
+    """The Kafka client library itself cannot read the record (a header key that is not UTF-8, a bad batch):
+    only its topic, partition and offset are known, its bytes never reach us.
+    """
+
+    reason = "CORRUPT_RECORD"
+
+
+class DecodeFailed(BusError):
+    """The decoder failed on a record in a way no rule foresaw: a bus defect, kept so the stream goes on."""
+
+    reason = "DECODE_FAILED"
+
+
 class EncodeError(BusError):
     """A record could not be written with its schema (a producer-side bug or bad input)."""
 

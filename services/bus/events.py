@@ -12,8 +12,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.bus.envelope import Envelope
-from services.bus.errors import FutureEvent, InvalidEnvelope, InvalidEvent, UnknownSchema, UnknownSource
+from services.bus.envelope import EARLIEST_TIME, Envelope
+from services.bus.errors import (
+    FutureEvent,
+    InvalidEnvelope,
+    InvalidEvent,
+    TimeOutOfRange,
+    UnknownSchema,
+    UnknownSource,
+)
 from services.contracts import EVENT_MODELS
 from services.contracts.base import EventModel, format_validation_error
 from services.reference.offices import is_known_office
@@ -57,11 +64,15 @@ def build_payload(fullname: str, record: dict[str, Any]) -> EventModel:
 def check_event(
     envelope: Envelope, payload: EventModel, *, skew: timedelta, now: datetime | None = None
 ) -> None:
-    """Refuse an unknown source, a type that disagrees with the payload, or an event from the future."""
+    """Refuse an unknown source, a type that disagrees with the payload, or a time from the future or
+    before the bus's lower bound.
+    """
     if not is_known_office(envelope.source):
         raise UnknownSource("ce_source is not a known office or agency code")
     if envelope.type != payload.SCHEMA:
-        raise InvalidEnvelope(f"ce_type {envelope.type} does not match the payload {payload.SCHEMA}")
+        raise InvalidEnvelope(f"ce_type does not match the payload {payload.SCHEMA}")
     limit = (now or datetime.now(UTC)) + skew
     if envelope.time > limit:
         raise FutureEvent(f"event time is more than {int(skew.total_seconds())}s in the future")
+    if envelope.time < EARLIEST_TIME:
+        raise TimeOutOfRange(f"event time is before {EARLIEST_TIME:%Y-%m-%dT%H:%M:%SZ}")

@@ -16,8 +16,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from services.bus.codec import AvroCodec
-from services.bus.envelope import Envelope, Headers
-from services.bus.errors import PublishError
+from services.bus.envelope import Envelope, Headers, is_traceparent, is_uuid, require_utc
+from services.bus.errors import InvalidEnvelope, PublishError
 from services.bus.events import check_event
 from services.bus.keys import KEYID_HEADER, key_for
 from services.bus.logs import get_logger
@@ -74,6 +74,17 @@ class EventMeta:
     event_id: str | None = None
     traceparent: str | None = None
 
+    def check(self) -> None:
+        """InvalidEnvelope for an id that is not a UUID, a trace context that is not W3C, or a time that is
+        not in UTC (a naive one would take the publishing machine's zone).
+        """
+        if self.event_id is not None and not is_uuid(self.event_id):
+            raise InvalidEnvelope("event id is not a UUID (the 36-character form)")
+        if self.traceparent is not None and not is_traceparent(self.traceparent):
+            raise InvalidEnvelope("traceparent is not W3C trace context")
+        if self.time is not None:
+            require_utc(self.time)
+
 
 class Publisher:
     """Validates, encodes and sends events; one instance per process is enough (it is thread-safe)."""
@@ -85,21 +96,26 @@ class Publisher:
         self.producer = producer or KafkaProducer(**producer_config(self.settings))
 
     def prepare(self, payload: EventModel, meta: EventMeta) -> Outgoing:
-        """Validate and encode without sending (raises a BusError subclass naming no personal data)."""
-        contract = self.codec.registry.latest(payload.SCHEMA)
-        key = key_for(payload, self._secret)
-        extensions = {KEYID_HEADER: self.settings.citizen_key_id} if payload.TOPIC == "citizen" else {}
-        envelope = Envelope.new(
-            source=meta.source,
-            type=payload.SCHEMA,
-            dataschema=contract.dataschema,
-            time=meta.time,
-            subject=key,
-            traceparent=meta.traceparent,
-            event_id=meta.event_id,
-            extensions=extensions,
-        )
+        """Validate and encode without sending (raises a BusError subclass naming no personal data).
+
+        Refuses what every consumer would refuse, so nothing is published only to be dead-lettered, and a
+        time not given in UTC (``EventMeta.check``).
+        """
         try:
+            meta.check()
+            contract = self.codec.registry.latest(payload.SCHEMA)
+            key = key_for(payload, self._secret)
+            extensions = {KEYID_HEADER: self.settings.citizen_key_id} if payload.TOPIC == "citizen" else {}
+            envelope = Envelope.new(
+                source=meta.source,
+                type=payload.SCHEMA,
+                dataschema=contract.dataschema,
+                time=meta.time,
+                subject=key,
+                traceparent=meta.traceparent,
+                event_id=meta.event_id,
+                extensions=extensions,
+            )
             check_event(envelope, payload, skew=self.settings.max_future_skew)
             value = self.codec.encode(payload.SCHEMA, payload.to_avro())
         except Exception as exc:

@@ -7,6 +7,8 @@ processor-level refusal) deduplicates it instead of applying it twice.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -14,14 +16,15 @@ from kafka import KafkaProducer
 from services.bus.consumer import raw_from_kafka
 from services.bus.deadletter import DeadLetter
 from services.bus.decoder import EventDecoder, RawRecord
-from services.bus.envelope import Envelope
-from services.bus.errors import BusError, InvalidEnvelope
+from services.bus.envelope import is_traceparent, is_uuid, parse_time, single_headers
+from services.bus.errors import BusError, InvalidEnvelope, MalformedPayload
 from services.bus.metrics import DEADLETTERS_REPLAYED
 from services.bus.publisher import EventMeta, Published, Publisher, producer_config
 from services.bus.reading import read_one, read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
 from services.cli.jsoninput import parse_documents, to_event
+from services.contracts import EVENT_MODELS
 
 
 def read_deadletters(settings: BusSettings, *, limit: int) -> Iterator[DeadLetter]:
@@ -36,10 +39,12 @@ def list_deadletters(settings: BusSettings, *, limit: int) -> Iterator[str]:
     """One line per dead letter: where it is, why, where from and who refused it (no values)."""
     for d in read_deadletters(settings, limit=limit):
         origin = f"{d.topic}[{d.original_partition}]@{d.original_offset}"
-        yield f"{d.partition}@{d.offset}  {d.reason:<16} from {origin}  by {d.component}: {d.detail}"
+        cut = f"  (truncated: {d.truncated} of {d.original_length} bytes)" if d.truncated else ""
+        yield f"{d.partition}@{d.offset}  {d.reason:<16} from {origin}  by {d.component}: {d.detail}{cut}"
 
 
 def fetch_deadletter(settings: BusSettings, *, partition: int, offset: int) -> DeadLetter:
+    """The dead letter at ``partition``@``offset`` of the dead-letter topic; InvalidEnvelope if none."""
     topic = settings.topic(settings.deadletter_topic)
     message = read_one(settings, topic, partition, offset)
     if message is None:
@@ -47,25 +52,74 @@ def fetch_deadletter(settings: BusSettings, *, partition: int, offset: int) -> D
     return DeadLetter.from_raw(raw_from_kafka(message))
 
 
+@dataclass(frozen=True)
+class Salvaged:
+    """What still parses of a refused record's envelope: each attribute on its own, None if it does not."""
+
+    id: str | None
+    source: str | None
+    type: str | None
+    time: datetime | None
+    traceparent: str | None
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> Salvaged:
+        """Each attribute of the original envelope that appears once and is well-formed."""
+        values = single_headers(letter.original_headers)
+        event_id, type_, trace = values.get("ce_id"), values.get("ce_type"), values.get("ce_traceparent")
+        try:
+            time = parse_time(values["ce_time"]) if "ce_time" in values else None
+        except InvalidEnvelope:
+            time = None
+        return cls(
+            id=event_id if is_uuid(event_id) else None,
+            source=values.get("ce_source") or None,
+            type=type_ if type_ in EVENT_MODELS else None,
+            time=time,
+            traceparent=trace if is_traceparent(trace) else None,
+        )
+
+
 def replay_deadletter(
     settings: BusSettings, *, partition: int, offset: int, fixed: Path | None = None
 ) -> Published:
     """Re-publish a dead letter; without a fix it must now pass the checks it failed."""
     letter = fetch_deadletter(settings, partition=partition, offset=offset)
-    original = Envelope.from_headers(letter.original_headers) if fixed is not None else None
-    if fixed is not None and original is not None:
-        docs = parse_documents(fixed.read_text(encoding="utf-8"))
-        event = to_event(docs[0], type_=original.type, source=original.source)
-        meta = EventMeta(
-            source=event.meta.source,
-            time=original.time,
-            event_id=original.id,
-            traceparent=original.traceparent,
+    if fixed is None:
+        return _replay_as_it_was(settings, letter)
+    return _replay_fixed(settings, letter, fixed.read_text(encoding="utf-8"))
+
+
+def _replay_fixed(settings: BusSettings, letter: DeadLetter, text: str) -> Published:
+    """Publish the fix: its ``data`` (or a full event document), with the original envelope filling in
+    what the fix does not say, where that still parses: id, source, type, time and trace context.
+    """
+    docs = parse_documents(text)
+    if len(docs) != 1:
+        raise MalformedPayload("a fix is one event: its data, or a full event document")
+    original = Salvaged.of(letter)
+    event = to_event(docs[0], type_=original.type, source=original.source)
+    time = event.meta.time or original.time
+    if time is None:
+        raise InvalidEnvelope('the original ce_time does not parse: give "time" in the fixed event')
+    meta = EventMeta(
+        source=event.meta.source,
+        time=time,
+        event_id=event.meta.event_id or original.id,
+        traceparent=original.traceparent,
+    )
+    with Publisher(settings) as publisher:
+        result = publisher.publish(event.payload, meta)
+    DEADLETTERS_REPLAYED.labels(result.topic).inc()
+    return result
+
+
+def _replay_as_it_was(settings: BusSettings, letter: DeadLetter) -> Published:
+    """Send the original bytes and headers back, only if they now pass every consumer's checks."""
+    if letter.truncated:
+        raise MalformedPayload(
+            f"the dead letter keeps only part of the record ({letter.truncated} cut): replay it --fixed"
         )
-        with Publisher(settings) as publisher:
-            result = publisher.publish(event.payload, meta)
-        DEADLETTERS_REPLAYED.labels(result.topic).inc()
-        return result
     raw = RawRecord(
         letter.topic,
         letter.original_partition,

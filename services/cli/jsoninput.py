@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.bus.envelope import parse_time
+from services.bus.envelope import is_uuid, parse_time
 from services.bus.errors import InvalidEnvelope, InvalidEvent, MalformedPayload
 from services.bus.events import model_for
 from services.bus.publisher import EventMeta
@@ -30,46 +30,70 @@ class JsonEvent:
 
 
 def resolve_type(name: str) -> str:
-    """A full name, or a unique suffix of one (``citizen.v1.StayReported``, ``StayReported``)."""
+    """A full name, or a unique suffix of one (``citizen.v1.StayReported``, ``StayReported``).
+
+    An unknown name is not repeated in the error: it is whatever was typed, a NIK pasted in the wrong
+    place included.
+    """
     if name in EVENT_MODELS:
         return name
-    matches = [full for full in EVENT_MODELS if full.endswith("." + name)]
+    matches = sorted(full for full in EVENT_MODELS if full.endswith("." + name))
     if len(matches) == 1:
         return matches[0]
-    raise InvalidEnvelope(f"unknown event type {name!r}" if not matches else f"ambiguous event type {name!r}")
+    if matches:
+        raise InvalidEnvelope(f"ambiguous event type: it names {len(matches)} types ({', '.join(matches)})")
+    raise InvalidEnvelope("unknown event type (give an Avro full name from schemas/, or its last part)")
 
 
 def parse_documents(text: str) -> list[dict[str, Any]]:
     """The objects in ``text``: one object, a list of them or JSON lines; MalformedPayload otherwise."""
     text = text.strip()
     try:
-        doc = json.loads(text)
+        doc = _loads(text)
     except json.JSONDecodeError:
         try:
-            docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+            docs = [_loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
             raise MalformedPayload(f"input is not JSON (line {exc.lineno}, column {exc.colno})") from None
     else:
         docs = doc if isinstance(doc, list) else [doc]
-    if not all(isinstance(d, dict) for d in docs):
+    if not docs or not all(isinstance(d, dict) for d in docs):
         raise MalformedPayload("each event must be a JSON object")
     return docs
 
 
+def _loads(text: str) -> Any:
+    """``json.loads``, with nesting deep enough to exhaust the stack refused like any other bad input."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise MalformedPayload("input is nested too deeply") from None
+
+
 def to_event(doc: dict[str, Any], *, type_: str | None = None, source: str | None = None) -> JsonEvent:
-    """Validate one document; errors name the field and never echo its value."""
-    if "data" in doc:
+    """Validate one document; errors name the field and never echo its value.
+
+    A full document (with ``data``) may give ``id`` (a UUID) and ``time`` (RFC 3339 in UTC); a bare
+    ``data`` document takes its type and source from the arguments.
+    """
+    full = "data" in doc
+    if full:
         data, type_name, src = doc["data"], doc.get("type", type_), doc.get("source", source)
     else:
         data, type_name, src = doc, type_, source
     if not type_name or not src:
         raise InvalidEnvelope("an event needs a type and a source (in the JSON or as --type/--source)")
-    fullname = resolve_type(str(type_name))
+    if not isinstance(type_name, str) or not isinstance(src, str):
+        raise InvalidEnvelope("an event's type and source are strings")
+    fullname = resolve_type(type_name)
     try:
         payload = model_for(fullname).model_validate(data)
     except ValidationError as exc:
         raise InvalidEvent(f"{fullname.rsplit('.', 1)[-1]}: {format_validation_error(exc)}") from None
-    time = parse_time(str(doc["time"])) if doc.get("time") and "data" in doc else None
-    return JsonEvent(
-        payload, EventMeta(source=str(src), time=time, event_id=doc.get("id") if "data" in doc else None)
-    )
+    time, event_id = (doc.get("time"), doc.get("id")) if full else (None, None)
+    if time is not None and not isinstance(time, str):
+        raise InvalidEnvelope("time is an RFC 3339 string in UTC, e.g. 2026-11-23T08:30:15.123Z")
+    if event_id is not None and not is_uuid(event_id):
+        raise InvalidEnvelope("id is not a UUID (the 36-character form)")
+    moment = parse_time(time, utc_only=True) if time else None
+    return JsonEvent(payload, EventMeta(source=src, time=moment, event_id=event_id))

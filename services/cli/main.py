@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from services.bus.catalogue import CATALOGUE, create_topics
 from services.bus.errors import BusError
 from services.bus.settings import get_settings
+from services.cli import figures
 
 app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
@@ -44,9 +46,10 @@ def topics_list() -> None:
         existing = set(admin.list_topics())
     finally:
         admin.close()
+    from services.deadletters.app import TOPICS as DEADLETTER_TOPICS
     from services.registry.topics import REGISTRY_TOPICS
 
-    for spec in (*CATALOGUE, *REGISTRY_TOPICS):
+    for spec in (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS):
         name = settings.topic(spec.name)
         mark = "ok" if name in existing else "missing"
         typer.echo(f"{name:<22} {mark:<8} key: {spec.key}")
@@ -62,15 +65,27 @@ def publish(
     from services.bus.publisher import Publisher
     from services.cli.jsoninput import parse_documents, to_event
 
-    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    text = read_input(file)
     try:
         events = [to_event(doc, type_=type_, source=source) for doc in parse_documents(text)]
         with Publisher() as publisher:
             results = publisher.publish_many((e.payload, e.meta) for e in events)
     except BusError as exc:
         raise fail(f"{exc.reason}: {exc.message} (nothing was published)") from None
+    except KafkaError as exc:
+        raise fail(f"the broker could not be used ({type(exc).__name__}); nothing was published", 1) from None
     for r in results:
         typer.echo(f"published {r.event_id} to {r.topic}[{r.partition}]@{r.offset}")
+
+
+def read_input(file: Path) -> str:
+    """The text of ``file`` (``-``: stdin); a missing file or bytes that are not UTF-8 exit 2, not a trace."""
+    try:
+        return sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail("the input is not UTF-8 text") from None
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror or type(exc).__name__}") from None
 
 
 @app.command()
@@ -85,17 +100,24 @@ def tail(
         bool, typer.Option(help="Print the personal part instead of redacting it")
     ] = False,
 ) -> None:
-    """Print decoded events as JSON lines; undecodable records are shown raw, not skipped."""
+    """Print decoded events as JSON lines; a record that does not decode is shown with its error (and
+    its bytes only with --show-personal), never skipped, never the end of the tail.
+    """
     from services.cli.tail import tail_topic
 
-    tail_topic(
-        get_settings(),
-        topic,
-        from_beginning=from_beginning,
-        limit=limit,
-        idle=idle,
-        show_personal=show_personal,
-    )
+    try:
+        tail_topic(
+            get_settings(),
+            topic,
+            from_beginning=from_beginning,
+            limit=limit,
+            idle=idle,
+            show_personal=show_personal,
+        )
+    except BusError as exc:
+        raise fail(f"{exc.reason}: {exc.message}") from None
+    except KafkaError as exc:
+        raise fail(f"the broker could not be used ({type(exc).__name__})", 1) from None
 
 
 @app.command()
@@ -117,8 +139,13 @@ def deadletter_list(
     """Refused records with their reason, original topic and offset (values are not printed)."""
     from services.cli.deadletters import list_deadletters
 
-    for line in list_deadletters(get_settings(), limit=limit):
-        typer.echo(line)
+    try:
+        for line in list_deadletters(get_settings(), limit=limit):
+            typer.echo(line)
+    except BusError as exc:
+        raise fail(f"{exc.reason}: {exc.message}") from None
+    except KafkaError as exc:
+        raise fail(f"the broker could not be used ({type(exc).__name__})", 1) from None
 
 
 @dead_app.command("replay")
@@ -126,7 +153,11 @@ def deadletter_replay(
     offset: Annotated[int, typer.Argument(help="Offset of the dead letter in bus.deadletter")],
     partition: Annotated[int, typer.Option(help="Partition of bus.deadletter")] = 0,
     fixed: Annotated[
-        Path | None, typer.Option(help="JSON data (or full event) replacing the refused payload")
+        Path | None,
+        typer.Option(
+            help="JSON replacing the refused event: its data, or a full event {type, source, time?, id?, "
+            "data}; what it leaves out is taken from the original envelope where that parses"
+        ),
     ] = None,
 ) -> None:
     """Re-publish a dead letter to its original topic (as it was, or with a fixed payload)."""
@@ -136,6 +167,12 @@ def deadletter_replay(
         result = replay_deadletter(get_settings(), partition=partition, offset=offset, fixed=fixed)
     except BusError as exc:
         raise fail(f"{exc.reason}: {exc.message} (nothing was published)") from None
+    except KafkaError as exc:
+        raise fail(f"the broker could not be used ({type(exc).__name__}); nothing was published", 1) from None
+    except UnicodeDecodeError:
+        raise fail("the fixed event is not UTF-8 text (nothing was published)") from None
+    except OSError as exc:
+        raise fail(f"cannot read {fixed}: {exc.strerror or type(exc).__name__}") from None
     typer.echo(f"re-published to {result.topic}[{result.partition}]@{result.offset}")
 
 
@@ -147,9 +184,17 @@ def run(
 ) -> None:
     """The main job: Kafka, topics, the simulator and a live summary. Ctrl-C stops everything."""
     from services.cli.run import Processor, run_bus
+    from services.deadletters.app import DeadLetterSettings
     from services.registry.settings import RegistrySettings
 
-    processors = (Processor("registry", f"http://127.0.0.1:{RegistrySettings().web_port}/stats"),)
+    processors = (
+        Processor(
+            "registry", ("registry", "worker"), f"http://127.0.0.1:{RegistrySettings().web_port}/stats"
+        ),
+        Processor(
+            "deadletters", ("deadletter", "worker"), f"http://127.0.0.1:{DeadLetterSettings().web_port}/stats"
+        ),
+    )
     run_bus(get_settings(), processors, rate=rate, seed=seed, start_broker=broker)
 
 
@@ -219,6 +264,10 @@ def registry_counts() -> None:
     from services.cli.registry_client import RegistryClient
 
     typer.echo(RegistryClient.render(RegistryClient.from_env().get("/registry/counts")))
+
+
+dead_app.command("worker")(figures.deadletter_worker)
+dead_app.command("figures")(figures.deadletter_figures)
 
 
 def main() -> None:

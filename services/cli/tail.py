@@ -1,4 +1,8 @@
-"""``bus tail``: a topic as decoded JSON lines, read without a consumer group (it commits nothing)."""
+"""``bus tail``: a topic as decoded JSON lines, read without a consumer group (it commits nothing).
+
+No record ends a tail: one that does not decode, or that the client library cannot even parse, is shown
+as a line with its error, and the tail goes on.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import time
 
 import typer
 
-from services.bus.consumer import raw_from_kafka
+from services.bus.consumer import Unreadable, poll_raw
 from services.bus.decoder import EventDecoder
 from services.bus.errors import BusError
 from services.bus.reading import assign_all, group_less
@@ -24,20 +28,21 @@ def tail_topic(
     with group_less(settings) as consumer:
         assign_all(consumer, settings.topic(topic), from_beginning=from_beginning)
         while not limit or shown < limit:
-            batches = consumer.poll(timeout_ms=500)
-            if not batches and idle and time.monotonic() - last > idle:
+            polled = poll_raw(consumer, timeout_ms=500)
+            if not polled and idle and time.monotonic() - last > idle:
                 return
-            for messages in batches.values():
-                for message in messages:
-                    raw = raw_from_kafka(message)
+            for raw in polled:
+                if isinstance(raw, Unreadable):
+                    line = {**raw_to_json(raw.raw), "error": f"{raw.error.reason}: {raw.error.message}"}
+                else:
                     try:
                         line = event_to_json(decoder.decode(raw), raw, show_personal=show_personal)
                     except BusError as exc:
                         line = {**raw_to_json(raw), "error": f"{exc.reason}: {exc.message}"}
-                        if not show_personal:
-                            line.pop("value_base64")
-                    typer.echo(dumps(line))
-                    shown += 1
-                    last = time.monotonic()
-                    if limit and shown >= limit:
-                        return
+                if "error" in line and not show_personal:
+                    line.pop("value_base64")
+                typer.echo(dumps(line))
+                shown += 1
+                last = time.monotonic()
+                if limit and shown >= limit:
+                    return

@@ -7,7 +7,10 @@ Payloads are full of personal data, so nothing here may ever put an input value 
 
 from __future__ import annotations
 
+import difflib
 import enum
+import re
+from functools import cache
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -15,6 +18,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 __all__ = ["ContractModel", "EventModel", "format_validation_error"]
 
 _VALUE_ERROR_PREFIX = "Value error, "
+_SHORTEST_ECHO = 4
+"""Inputs shorter than this may appear in a message by chance (a digit, a letter), not as an echo."""
+_FIELD_SHAPED = re.compile(r"[a-z_]{1,40}")
+"""What every contract field name looks like; an unknown key of another shape (digits, capitals, spaces,
+``@``: a NIK, a passport number, a name, an e-mail typed as a key) is never repeated in an error.
+"""
 
 
 class ContractModel(BaseModel):
@@ -64,10 +73,50 @@ def format_validation_error(exc: ValidationError) -> str:
 
     Inputs, context and documentation URLs are left out; our own validators' messages never quote the
     value, and pydantic's built-in messages only quote the constraint (a pattern, the allowed symbols).
+    An unknown field's name is input too (a NIK typed as a key): it is shown only if it is shaped like a
+    field name (lower-case letters and underscores), otherwise its place is named and at most the contract
+    field it resembles is suggested. A message that quotes its input anyway (a future pydantic) is
+    replaced by the error's type.
     """
     parts: list[str] = []
-    for error in exc.errors(include_url=False, include_context=False, include_input=False):
-        path = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix(_VALUE_ERROR_PREFIX)
+    for error in exc.errors(include_url=False, include_context=False):
+        loc = error["loc"]
+        if error["type"] == "extra_forbidden":
+            name = str(loc[-1]) if loc else ""
+            if _FIELD_SHAPED.fullmatch(name) is None:
+                loc, message = loc[:-1], "an unknown field, its name withheld" + _suggestion(name)
+            else:
+                message = "unknown field, not in the contract" + _suggestion(name)
+        else:
+            message = error["msg"].removeprefix(_VALUE_ERROR_PREFIX)
+            if _echoes(message, error.get("input")):
+                message = f"invalid ({error['type']})"
+        path = ".".join(str(part) for part in loc)
         parts.append(f"{path}: {message}" if path else message)
     return "; ".join(parts)
+
+
+def _echoes(message: str, value: object) -> bool:
+    """Whether ``message`` contains ``value`` as written (a string, or a number's digits)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    text = str(value)
+    return len(text) >= _SHORTEST_ECHO and text in message
+
+
+def _suggestion(name: str) -> str:
+    """`` (did you mean <field>?)`` when a contract field other than ``name`` is close to it."""
+    close = [c for c in difflib.get_close_matches(name, _field_names(), n=2, cutoff=0.8) if c != name]
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+@cache
+def _field_names() -> tuple[str, ...]:
+    """Every field name of every contract model: the only names an error may suggest."""
+    names: set[str] = set()
+    pending: list[type[ContractModel]] = [ContractModel]
+    while pending:
+        model = pending.pop()
+        names.update(model.model_fields)
+        pending.extend(model.__subclasses__())
+    return tuple(sorted(names))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from services.bus.events import BusEvent
-from services.registry.decisions import Decision
+from services.registry.decisions import Decision, DecisionConflict
 from services.registry.facts import Observation, Status
 from services.registry.identifiers import Hasher
 from services.registry.observation import observe
@@ -66,13 +66,23 @@ class RegistryModel:
         obs = observe(event, hasher=self.hasher)
         return None if obs is None else self.apply_observation(obs)
 
-    def restore_index(self, items: Iterable[Observation | Decision]) -> None:
-        """Rebuild the resolver's index from history without touching the records (already stored)."""
+    def restore_index(self, items: Iterable[Observation | Decision]) -> int:
+        """Rebuild the resolver's index from history without touching the records (already stored).
+
+        A decision whose id was already used for another decision was refused when it arrived live, and
+        is skipped here exactly the same way (it changes nothing), so a restart rebuilds what the live
+        worker had instead of failing on every start. Returns how many were skipped.
+        """
+        skipped = 0
         for item in items:
             if isinstance(item, Observation):
                 resolve(self.state, item)
-            else:
+                continue
+            try:
                 decide(self.state, item)
+            except DecisionConflict:
+                skipped += 1
+        return skipped
 
     def apply_observation(self, obs: Observation) -> Resolution:
         """Resolve one observation, move records to follow, fold it in; a duplicate changes nothing."""

@@ -323,6 +323,30 @@ class ViewRuntime(Generic[S, I]):
         self.stats["refused"] += 1
         metrics.RECORDS_REFUSED.labels(self.name, error.reason).inc()
 
+    def check_store(self) -> list[int]:
+        """Before serving anything: clear each partition whose stored state holds more than its topic (the
+        topic was deleted and created again, so the state describes another history); returns them.
+
+        The take-over checks again when a partition is assigned; this makes the figures a worker shows
+        from its first answer belong to the topic it reads.
+        """
+        cleared = []
+        for partition, end in sorted(end_offsets(self.settings, self.topic).items()):
+            store = self.store.partition(partition)
+            if on_start(store.progress, end) is Start.REBUILD:
+                log.error(
+                    "store_ahead_of_topic",
+                    processor=self.name,
+                    partition=partition,
+                    progress=store.progress,
+                    end=end,
+                    action="rebuild",
+                )
+                metrics.REBUILDS.labels(self.name, str(partition)).inc()
+                store.clear()
+                cleared.append(partition)
+        return cleared
+
     def end_offset(self, partition: int) -> int:
         """Where ``partition`` of the input topic ends now."""
         return end_offsets(self.settings, self.topic).get(partition, 0)

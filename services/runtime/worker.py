@@ -40,7 +40,10 @@ class Worker:
     intake: IntakeProcess | None
 
     def run(self) -> None:
-        """Start the intake and the faust worker; on the way out stop the intake, close the store."""
+        """Check the store against its topic, start the intake and the faust worker; on the way out stop
+        the intake, close the store.
+        """
+        self.runtime.check_store()
         if self.intake is not None:
             self.intake.start()
         try:

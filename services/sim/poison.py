@@ -2,9 +2,9 @@
 the bus wrong, made from one valid record, each refused with its own reason by every consumer.
 
 ``make run`` sends a set once a minute, so the dead-letter figures always have something to show and an
-operator sees what each refusal looks like. A refusal that needs a defect in a processor
-(``PROCESSING_FAILED``) or a record the client library cannot read (``CORRUPT_RECORD``, a header name
-that is not UTF-8, which kafka-python cannot write) is not faked here.
+operator sees what each refusal looks like. Not sent: ``PROCESSING_FAILED`` needs a defect in a
+processor, and ``CORRUPT_RECORD`` (a header name that is not UTF-8) would take the valid events that share
+its producer batch down with it (a client cannot read past it within the batch).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def bad_records(
             value,
             _replace(headers, "ce_time", format_time(now + timedelta(days=1)).encode()),
         ),
+        ("TIME_OUT_OF_RANGE", own, value, _replace(headers, "ce_time", b"1999-12-31T23:00:00Z")),
         ("WRONG_TOPIC", other, value, headers),
     ]
     decoded = codec.decode(value)

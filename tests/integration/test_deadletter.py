@@ -107,3 +107,71 @@ class TestDeadLetters:
             (good.envelope.id, good.key, good.envelope.source)
         ]
         assert events[0].payload == s.event
+
+    def test_an_envelope_refusal_is_repaired_with_a_full_event_document(
+        self, bus_settings: BusSettings, tmp_path: Path
+    ) -> None:
+        """A forged second ce_source and a year-one ce_time are refused for their envelopes. --fixed takes a
+        full event {type, source, time?, data}: the forged one is re-published with its original event id
+        and time (they parse); the year-one one needs a time in the fix and keeps its original id. Both are
+        then accepted; as they were, neither can be replayed.
+        """
+        from services.bus.errors import InvalidEnvelope
+
+        create_topics(bus_settings)
+        sim = TrafficSimulator(4, start=datetime.now(UTC) - timedelta(days=3))
+        s = next(x for x in sim.next_batch(50) if x.event.TOPIC == "citizen")
+        with Publisher(bus_settings) as publisher:
+            good = publisher.prepare(s.event, EventMeta(source=s.source, time=s.time))
+        forged = [*good.headers, ("ce_source", b"kbri-tokyo")]
+        year_one = [(k, b"0001-01-01T00:00:00+01:00" if k == "ce_time" else v) for k, v in good.headers]
+        producer = KafkaProducer(**producer_config(bus_settings))
+        for headers in (forged, year_one):
+            producer.send(good.topic, good.value, key=good.key, headers=headers).get(30)
+        producer.close()
+        with BusConsumer(
+            ["citizen"], group_id=f"g-{uuid.uuid4().hex}", component="c", settings=bus_settings
+        ) as c:
+            for _ in range(40):
+                c.poll(timeout_ms=500)
+                c.commit()
+                if len(list(read_deadletters(bus_settings, limit=2))) == 2:
+                    break
+        letters = {d.original_offset: d for d in read_deadletters(bus_settings, limit=2)}
+        assert [letters[o].reason for o in sorted(letters)] == ["INVALID_ENVELOPE", "INVALID_ENVELOPE"]
+        first, second = (letters[o] for o in sorted(letters))
+        for letter in (first, second):
+            with pytest.raises(InvalidEnvelope):
+                replay_deadletter(bus_settings, partition=letter.partition, offset=letter.offset)
+
+        fixed = tmp_path / "fixed.json"
+        data = s.event.model_dump(mode="json")
+        fixed.write_text(json.dumps({"type": "StayReported", "source": s.source, "data": data}))
+        repaired = replay_deadletter(
+            bus_settings, partition=first.partition, offset=first.offset, fixed=fixed
+        )
+        assert repaired.event_id == good.envelope.id
+        with pytest.raises(InvalidEnvelope, match="time"):
+            replay_deadletter(bus_settings, partition=second.partition, offset=second.offset, fixed=fixed)
+        new_time = "2026-01-02T03:04:05.678Z"
+        fixed.write_text(
+            json.dumps({"type": "StayReported", "source": s.source, "time": new_time, "data": data})
+        )
+        again = replay_deadletter(bus_settings, partition=second.partition, offset=second.offset, fixed=fixed)
+        assert again.event_id == good.envelope.id
+
+        with BusConsumer(
+            ["citizen"], group_id=f"g-{uuid.uuid4().hex}", component="c", settings=bus_settings
+        ) as c:
+            events = []
+            for _ in range(40):
+                events.extend(c.poll(timeout_ms=500))
+                if len(events) == 2:
+                    break
+        assert [(e.id, e.envelope.source, e.payload) for e in events] == [
+            (good.envelope.id, s.source, s.event),
+            (good.envelope.id, s.source, s.event),
+        ]
+        assert sorted(e.envelope.time for e in events) == sorted(
+            [good.envelope.time, datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)]
+        )

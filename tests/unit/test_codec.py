@@ -118,3 +118,42 @@ class TestBadBytes:
         with pytest.raises(EncodeError) as info:
             codec.encode(STAY, record)
         assert "12345678" not in str(info.value)
+
+
+def zigzag(n: int) -> bytes:
+    """Avro's long encoding of ``n``."""
+    value, out = (n << 1) ^ (n >> 63), bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+HOSTILE_BODIES = {
+    "huge length": zigzag(2**62) + b"abc",
+    "negative length": zigzag(-5) + b"abc",
+    "huge block count": zigzag(1) + b"d" + zigzag(1) + b"c" + zigzag(2**40) + zigzag(1) + b"a",
+    "endless varint": b"\xff" * 64,
+    "empty": b"",
+    "max varints": (b"\xff" * 9 + b"\x01") * 8,
+}
+
+
+class TestHostileBodies:
+    @pytest.mark.timeout(10)
+    @pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+    def test_every_contract_refuses_a_hostile_body_quickly(self, codec: AvroCodec, body: bytes) -> None:
+        """Lengths and counts far beyond the bytes there are never allocate or loop: each body, under
+        each contract's fingerprint, is MALFORMED (no contract has an array of zero-byte items).
+        """
+        for contract in codec.registry:
+            with pytest.raises(MalformedPayload):
+                codec.decode(MAGIC + contract.fingerprint_bytes + body)
+
+    def test_a_body_under_the_wrong_fingerprint_is_refused(self, codec: AvroCodec) -> None:
+        """A valid StayReported body framed as another contract does not pass as that contract."""
+        body = codec.encode(STAY, a_stay_record())[10:]
+        other = codec.registry.latest("id.go.kemlu.bus.passport.v1.AppointmentBooked")
+        with pytest.raises(MalformedPayload):
+            codec.decode(MAGIC + other.fingerprint_bytes + body)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.bus.envelope import Envelope, format_time
+from services.bus.envelope import Envelope, format_time, parse_time, require_utc, single_headers
 from services.bus.errors import InvalidEnvelope
 
 
@@ -68,3 +68,106 @@ class TestHeaders:
         with pytest.raises(InvalidEnvelope):
             format_time(datetime(2026, 1, 1))
         assert format_time(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000Z"
+
+
+class TestTimesAtTheEdges:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "0001-01-01T00:00:00+01:00",  # year 0 in UTC: OverflowError before, a crash loop in the intake
+            "9999-12-31T23:59:59-01:00",  # year 10000 in UTC
+        ],
+    )
+    def test_a_time_outside_the_calendar_in_utc_is_an_envelope_error(self, text: str) -> None:
+        with pytest.raises(InvalidEnvelope, match="outside the calendar"):
+            parse_time(text)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2026-W01-1T00:00:00Z",  # week date: fromisoformat takes it, RFC 3339 does not
+            "20260101T000000Z",  # basic format
+            "2026-01-01T00:00:00+00:00:30",  # offset with seconds
+            "2026-01-01T00:00:00",  # no offset
+            "\uff12\uff10\uff12\uff16-01-01T00:00:00Z",  # full-width digits
+            "2026-02-29T00:00:00Z",  # no such day
+            "2026-01-01T00:00:00Z\n",
+            "",
+        ],
+    )
+    def test_only_rfc_3339_is_accepted(self, text: str) -> None:
+        with pytest.raises(InvalidEnvelope):
+            parse_time(text)
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2026-11-23T08:30:15.123Z", datetime(2026, 11, 23, 8, 30, 15, 123000, tzinfo=UTC)),
+            ("2026-11-23t08:30:15.123456789z", datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)),
+            ("2026-11-23 15:30:15+07:00", datetime(2026, 11, 23, 8, 30, 15, tzinfo=UTC)),
+            ("2026-11-23 15:30:15.123456789+07:00", datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)),
+            ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),  # parses; check_event refuses it
+        ],
+    )
+    def test_rfc_3339_in_any_offset_is_read_as_utc(self, text: str, expected: datetime) -> None:
+        """Consumers take any offset (Java nanoseconds included); a publisher must send UTC."""
+        assert parse_time(text) == expected
+
+    def test_a_publisher_must_send_utc(self) -> None:
+        assert parse_time("2026-11-23T08:30:15Z", utc_only=True).hour == 8
+        with pytest.raises(InvalidEnvelope, match="UTC"):
+            parse_time("2026-11-23T15:30:15+07:00", utc_only=True)
+        with pytest.raises(InvalidEnvelope, match="UTC"):
+            require_utc(datetime(2026, 1, 1))
+
+
+class TestAmbiguousHeaders:
+    @pytest.mark.parametrize(
+        "name", ["ce_source", "ce_id", "ce_time", "ce_subject", "content-type", "bus_keyid"]
+    )
+    def test_an_own_header_given_twice_is_refused(self, name: str) -> None:
+        """Whichever copy a consumer read, another could read the other: refused, named."""
+        headers = [*an_envelope().to_headers(), (name, b"kbri-tokyo")]
+        with pytest.raises(InvalidEnvelope, match=f"{name} appears more than once"):
+            Envelope.from_headers(headers)
+
+    def test_a_null_copy_counts_too(self) -> None:
+        with pytest.raises(InvalidEnvelope, match="more than once"):
+            Envelope.from_headers([*an_envelope().to_headers(), ("ce_source", None)])
+
+    def test_a_non_utf8_header_is_refused_without_its_name_when_it_is_not_ours(self) -> None:
+        """A header name may be anything (a NIK): only the bus's own names are repeated in the error."""
+        nik = "3174055705900001"
+        with pytest.raises(InvalidEnvelope) as caught:
+            Envelope.from_headers([*an_envelope().to_headers(), (nik, b"\xff")])
+        assert nik not in caught.value.message
+        with pytest.raises(InvalidEnvelope, match="ce_subject is not UTF-8"):
+            Envelope.from_headers(
+                [(k, b"\xff" if k == "ce_subject" else v) for k, v in an_envelope().to_headers()]
+            )
+
+    @pytest.mark.parametrize(
+        "event_id",
+        [
+            "{1b4e28ba-2fa1-11d2-883f-0016d3cca427}",
+            "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+            "1b4e28ba2fa111d2883f0016d3cca427",
+            "\u0661b4e28ba-2fa1-11d2-883f-0016d3cca427",  # an Arabic-Indic digit: uuid.UUID accepts it
+        ],
+    )
+    def test_other_spellings_of_a_uuid_are_refused(self, event_id: str) -> None:
+        """Consumers deduplicate on the text: one UUID must have one spelling."""
+        headers = [(k, event_id.encode() if k == "ce_id" else v) for k, v in an_envelope().to_headers()]
+        with pytest.raises(InvalidEnvelope, match="UUID"):
+            Envelope.from_headers(headers)
+
+    def test_single_headers_keeps_only_what_can_be_trusted(self) -> None:
+        """For repairing a refused record: repeated or non-UTF-8 headers are left out."""
+        headers = [
+            ("ce_source", b"a"),
+            ("ce_source", b"b"),
+            ("ce_id", b"\xff"),
+            ("ce_type", b"t"),
+            ("x", None),
+        ]
+        assert single_headers(headers) == {"ce_type": "t"}
