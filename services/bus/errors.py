@@ -90,6 +90,14 @@ class PublishError(BusError):
     reason = "PUBLISH_FAILED"
 
 
+class EventConflict(BusError):
+    """An event id already applied arrives with another body: a correction must be a new event (or a
+    dead-letter replay of a refused one), never the same id carrying different facts.
+    """
+
+    reason = "EVENT_CONFLICT"
+
+
 class ProcessingFailed(BusError):
     """A valid event that a processor could not handle: a defect to fix, then re-publish the dead letter."""
 

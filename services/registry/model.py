@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from services.bus.errors import EventConflict
 from services.bus.events import BusEvent
 from services.registry.decisions import Decision, DecisionConflict
 from services.registry.facts import Observation, Status
@@ -85,8 +86,17 @@ class RegistryModel:
         return skipped
 
     def apply_observation(self, obs: Observation) -> Resolution:
-        """Resolve one observation, move records to follow, fold it in; a duplicate changes nothing."""
+        """Resolve one observation, move records to follow, fold it in; a duplicate changes nothing.
+
+        The same event id with another body changes nothing either: EventConflict says so (a silent drop
+        would hide a producer that reuses ids, or a correction sent the wrong way).
+        """
         _, resolution = resolve(self.state, obs)
+        if resolution.duplicate and resolution.citizen_id is not None:
+            held = self._records.get(resolution.citizen_id)
+            applied = held.observations.get(obs.event_id) if held is not None else None
+            if applied is not None and applied != obs:
+                raise EventConflict(f"event {obs.event_id} was applied before with another body")
         if resolution.duplicate or resolution.citizen_id is None:
             return resolution
         self._follow(resolution)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from services.bus.errors import EventConflict
 from services.bus.events import BusEvent
 from services.contracts.common import Personal
 from services.registry.decisions import confirm, reject, split_merge
@@ -149,3 +152,25 @@ class TestReplayAgreement:
         for citizen_id, record in model.records.items():
             assert record.citizen_id == citizen_id
             assert {obs.best for obs in record.observations.values()} <= model.state.identifiers[citizen_id]
+
+
+class TestEventIds:
+    def test_a_redelivered_event_changes_nothing(self) -> None:
+        """The same event twice (a redelivery, a replay): one observation, the same record, no error."""
+        first = stay(SITI.personal(), NY, "NY-1", at(0), "a")
+        model = model_of(first)
+        before = dict(model.records)
+        assert model.apply_event(first) is not None
+        assert dict(model.records) == before
+
+    def test_the_same_id_with_another_body_is_refused_and_changes_nothing(self) -> None:
+        """An event id applied before, now carrying another city: EventConflict, and the record keeps what
+        the first body said (not dropped in silence, not applied).
+        """
+        model = model_of(stay(SITI.personal(), NY, "NY-1", at(0), "a"))
+        before = dict(model.records)
+        with pytest.raises(EventConflict) as refused:
+            model.apply_event(stay(SITI.personal(), NY, "NY-1", at(0), "a", city="Buffalo"))
+        assert refused.value.reason == "EVENT_CONFLICT"
+        assert SITI.nik not in refused.value.message
+        assert dict(model.records) == before
