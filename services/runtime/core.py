@@ -230,6 +230,7 @@ class PartitionCore(Generic[S, I]):
         await view.publisher.wait([view.publisher.send(v.topic, v.key, v.view) for v in views])
         progress = chunk[-1].offset + 1
         self.store.commit(progress)
+        self.end = max(self.end, progress)  # the topic reaches at least as far as what was just read
         view.stats["applied"] += applied
         view.stats["views_published"] += len(views)
         labels = (view.name, str(self.partition))
