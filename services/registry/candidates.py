@@ -1,8 +1,9 @@
 """Candidate matches: citizens sharing a weak key, for an officer to confirm or reject, never merged here.
 
 Name + birth date + birth place is shared by real namesakes (common names, big birth towns), so a weak key
-only ever proposes. Not proposed: two citizens that both have a NIK (their NIKs differ, otherwise they
-would be one citizen), a pair an officer rejected, a pair a split separated.
+only ever proposes. Two citizens that both hold a NIK are proposed too, marked ``holds_two_niks`` (one
+person issued two NIKs does happen, and such pairs are rare enough not to flood officers). Not proposed: a
+pair an officer rejected, a pair a split separated.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ def _rejected(state: ResolverState, first: str, second: str) -> bool:
 
 
 def _eligible(state: ResolverState, first: str, second: str) -> bool:
-    if state.has_nik(first) and state.has_nik(second):
-        return False
     return not _rejected(state, first, second) and not separated_citizens(state, first, second)
 
 

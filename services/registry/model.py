@@ -29,8 +29,8 @@ __all__ = ["RegistryModel", "ResidenceCounts"]
 class ResidenceCounts:
     """Citizens currently ABROAD, by office and by country of residence (absolute figures).
 
-    ``abroad`` counts them all; a citizen whose office (or country) is unknown, for example just departed
-    to a country where they have not reported yet, is in ``abroad`` but not under an office (or country).
+    ``abroad`` counts them all; a citizen who departed to another country counts under that country (an
+    evacuation desk needs them) and under no office until they report a stay there.
     """
 
     abroad: int

@@ -30,6 +30,11 @@ class Candidate:
     anchors: tuple[str, str]
     weak_keys: frozenset[str]
 
+    @property
+    def holds_two_niks(self) -> bool:
+        """Both citizens hold a NIK (two different ones): an officer checks for one person with two NIKs."""
+        return all(anchor.startswith("nik:") for anchor in self.anchors)
+
     @classmethod
     def of(cls, pair: tuple[tuple[str, str], tuple[str, str]], weak_keys: frozenset[str]) -> Candidate:
         """Build from two (citizen id, anchor) pairs in any order: the id depends only on the pair."""

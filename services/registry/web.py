@@ -253,6 +253,7 @@ def register_figures(app: Any, service: RegistryReader) -> None:
                 "candidate_id": cand.candidate_id,
                 "anchors": list(cand.anchors),
                 "citizen_ids": [owner.get(anchor) for anchor in cand.anchors],
+                "holds_two_niks": cand.holds_two_niks,
             }
             for cand in sorted(service.state.model.candidates.values(), key=lambda c: c.candidate_id)
         ]
