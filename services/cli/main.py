@@ -10,7 +10,7 @@ import typer
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from services.bus.catalogue import CATALOGUE, create_topics
+from services.bus.catalogue import CATALOGUE, TopicSpec, create_topics
 from services.bus.errors import BusError
 from services.bus.settings import get_settings
 from services.cli import figures
@@ -24,6 +24,14 @@ registry_app = typer.Typer(help="The unified citizen registry.", no_args_is_help
 app.add_typer(registry_app, name="registry")
 
 
+def all_topics() -> tuple[TopicSpec, ...]:
+    """The bus's catalogue and every processor's own topics."""
+    from services.deadletters.app import TOPICS as DEADLETTER_TOPICS
+    from services.registry.topics import REGISTRY_TOPICS
+
+    return (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print the error on stderr and give the Exit (with ``code``) for the caller to raise."""
     typer.echo(f"error: {message}", err=True)
@@ -32,8 +40,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @topics_app.command("create")
 def topics_create() -> None:
-    """Create every catalogue topic that does not exist yet (idempotent)."""
-    created = create_topics(get_settings())
+    """Create every topic of the bus and of its processors that does not exist yet (idempotent)."""
+    created = create_topics(get_settings(), all_topics())
     typer.echo("created: " + (", ".join(created) if created else "nothing (all exist)"))
 
 
@@ -46,10 +54,7 @@ def topics_list() -> None:
         existing = set(admin.list_topics())
     finally:
         admin.close()
-    from services.deadletters.app import TOPICS as DEADLETTER_TOPICS
-    from services.registry.topics import REGISTRY_TOPICS
-
-    for spec in (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS):
+    for spec in all_topics():
         name = settings.topic(spec.name)
         mark = "ok" if name in existing else "missing"
         typer.echo(f"{name:<22} {mark:<8} key: {spec.key}")
@@ -214,12 +219,18 @@ def registry_get(
     nik: Annotated[str | None, typer.Option(help="16-digit NIK (sent in a POST body, never logged)")] = None,
     passport: Annotated[str | None, typer.Option(help="Passport number")] = None,
     citizen_id: Annotated[str | None, typer.Option(help="Citizen id")] = None,
-    requested_by: Annotated[str, typer.Option(help="Your staff id (recorded)")] = "cli-operator",
-    office: Annotated[str, typer.Option(help="Your office code (recorded)")] = "kemlu-pusat",
-    purpose: Annotated[str, typer.Option(help="Why you look (recorded)")] = "CONSULAR_SERVICE",
+    requested_by: Annotated[str, typer.Option(help="Your staff id (required; recorded)")],
+    office: Annotated[str, typer.Option(help="Your office code (required; recorded)")],
+    purpose: Annotated[
+        str, typer.Option(help="Why you look (required; recorded): CONSULAR_SERVICE, AUDIT, ...")
+    ],
     show_personal: Annotated[bool, typer.Option(help="Print personal data unredacted")] = True,
 ) -> None:
-    """Look a citizen up in the live registry; the lookup itself is recorded on registry.access."""
+    """Look a citizen up in the live registry; the lookup itself is recorded on registry.access.
+
+    Who asks, from which office and why are required: the accountability record is never filled in for
+    you (until the front door proves identity, the caller at least names themselves).
+    """
     from services.cli.registry_client import RegistryClient
 
     body = {"nik": nik, "passport_number": passport, "citizen_id": citizen_id}

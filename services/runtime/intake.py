@@ -38,6 +38,7 @@ from services.bus.logs import get_logger
 from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
 from services.runtime.publishing import wait_acknowledged
+from services.runtime.resume import handled, seed_group, source_headers
 
 log = get_logger("intake")
 RETRY_SECONDS = 2.0
@@ -196,13 +197,16 @@ class Intake:
     def _loop(self) -> None:
         settings, spec, counters = self.settings, self.spec, self.counters
         target = settings.topic(spec.target)
+        group = f"{settings.topic_prefix}{settings.client_id}-{spec.component}"
+        sources = [settings.topic(t) for t in spec.sources]
+        seed_group(settings, group, sources, lambda: handled(settings, target, spec.component))
         with ExitStack() as clients:
             producer = KafkaProducer(**producer_config(settings))
             clients.callback(producer.close, 60.0)
             consumer = clients.enter_context(
                 BusConsumer(
                     spec.sources,
-                    group_id=f"{settings.topic_prefix}{settings.client_id}-{spec.component}",
+                    group_id=group,
                     component=spec.component,
                     settings=settings,
                     max_poll_records=spec.batch_size,
@@ -228,7 +232,11 @@ class Intake:
                         counters.add(Counter.FAILED)
                         continue
                     if item is not None:
-                        futures.append(producer.send(target, key=event.id.encode(), value=item))
+                        futures.append(
+                            producer.send(
+                                target, key=event.id.encode(), value=item, headers=source_headers(raw)
+                            )
+                        )
                 wait_acknowledged(producer, futures)  # raises if the broker refused one: nothing is committed
                 consumer.commit()
                 counters.add(Counter.FORWARDED, len(futures))
