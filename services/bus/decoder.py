@@ -12,9 +12,17 @@ from datetime import datetime
 
 from services.bus.codec import AvroCodec
 from services.bus.envelope import Envelope
-from services.bus.errors import BusError, DecodeFailed, InvalidEnvelope, MalformedPayload, WrongTopic
+from services.bus.errors import (
+    BusError,
+    DataschemaMismatch,
+    DecodeFailed,
+    InvalidEnvelope,
+    MalformedPayload,
+    WrongTopic,
+)
 from services.bus.events import BusEvent, build_payload, check_event, model_for
-from services.bus.schemas import ContractRegistry
+from services.bus.keys import KEYID_HEADER, check_key, citizen_keyring
+from services.bus.schemas import Contract, ContractRegistry
 from services.bus.settings import BusSettings
 
 
@@ -38,13 +46,46 @@ class RawRecord:
         return None
 
 
+def _named(contract: Contract) -> str:
+    return f"urn:avro:{contract.fullname}:{contract.fingerprint_hex} (revision {contract.revision})"
+
+
+def check_dataschema(envelope: Envelope, writer: Contract, registry: ContractRegistry) -> None:
+    """DATASCHEMA_MISMATCH when ``ce_dataschema`` names another schema or fingerprint than the frame's
+    writer schema (a missing one contradicts nothing: the attribute is optional in CloudEvents).
+
+    The detail gives both sides by full name and fingerprint; of the header's side only what a contract
+    in ``schemas/`` has (a header may carry anything, a NIK included: 16 digits are 16 hex digits).
+    """
+    said = envelope.schema_ref
+    if said is None or (said.fullname, said.fingerprint) == (writer.fullname, writer.fingerprint):
+        return
+    name = said.fullname if said.fullname in registry.names() else "<a full name no contract has>"
+    other = registry.find(said.fingerprint)
+    if other is None:
+        header = f"urn:avro:{name}:<a fingerprint no contract has>"
+    elif other.fullname == said.fullname:
+        header = _named(other)
+    else:
+        header = (
+            f"urn:avro:{name}:{other.fingerprint_hex} (that of {other.fullname} revision {other.revision})"
+        )
+    hint = ""
+    if said.fingerprint == int.from_bytes(writer.fingerprint_bytes, "big"):
+        hint = "; the header's fingerprint is the frame's bytes reversed: ce_dataschema gives it big-endian"
+    raise DataschemaMismatch(f"ce_dataschema says {header}, the frame carries {_named(writer)}{hint}")
+
+
 class EventDecoder:
-    """Envelope, framing, schema, topic, model and domain rules, in that order; the first failure raises."""
+    """Envelope, framing, schema, topic, model, domain and key rules, in that order; the first failure
+    raises.
+    """
 
     def __init__(self, settings: BusSettings, registry: ContractRegistry) -> None:
         self.codec = AvroCodec(registry)
         self.settings = settings
         self.skew = settings.max_future_skew
+        self.keyring = citizen_keyring(settings)
 
     def decode(self, raw: RawRecord, *, now: datetime | None = None) -> BusEvent:
         """The validated event; the first check it fails raises its BusError, and so does anything else.
@@ -66,11 +107,13 @@ class EventDecoder:
         decoded = self.codec.decode(raw.value)
         if decoded.writer.fullname != envelope.type:
             raise InvalidEnvelope(f"ce_type does not match the payload {decoded.writer.fullname}")
+        check_dataschema(envelope, decoded.writer, self.codec.registry)
         model = model_for(decoded.reader.fullname)
         home = self.settings.topic(model.TOPIC)
         if raw.topic != home:
             raise WrongTopic(f"{model.__name__} belongs on topic {home}, not on {raw.topic}")
         payload = build_payload(decoded.reader.fullname, decoded.record)
         check_event(envelope, payload, skew=self.skew, now=now)
+        check_key(payload, raw.key, envelope.extensions.get(KEYID_HEADER), self.keyring)
         key = raw.key.decode("utf-8", "replace") if raw.key is not None else ""
         return BusEvent(envelope=envelope, payload=payload, key=key)

@@ -29,6 +29,11 @@ _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"  # date and time
     r"(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"  # fraction (Java gives up to 9 digits), offset
 )
+# `urn:avro:<full name>:<fingerprint>`: an Avro full name (dotted names), 16 hex digits of the unsigned
+# CRC-64-AVRO fingerprint, most significant first (what Java's Long.toHexString gives, zero-padded).
+_DATASCHEMA = re.compile(
+    r"urn:avro:(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):(?P<fingerprint>[0-9a-fA-F]{16})"
+)
 # Names the bus gives meaning to: one of them twice is ambiguous (which one did the producer mean?).
 _OWN_HEADER = re.compile(r"(?:ce|bus)_[a-z]{1,30}|content-type")
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -55,6 +60,29 @@ def is_uuid(text: object) -> bool:
 def is_traceparent(text: object) -> bool:
     """Whether ``text`` is W3C trace context as ``ce_traceparent`` carries it."""
     return isinstance(text, str) and _TRACEPARENT.fullmatch(text) is not None
+
+
+@dataclass(frozen=True)
+class SchemaRef:
+    """What ``ce_dataschema`` names: an Avro full name and the writer schema's CRC-64-AVRO fingerprint."""
+
+    fullname: str
+    fingerprint: int
+
+
+def dataschema_uri(fullname: str, fingerprint: int) -> str:
+    """The ``ce_dataschema`` value: ``urn:avro:<full name>:<fingerprint as 16 hex digits, big-endian>``."""
+    return f"urn:avro:{fullname}:{fingerprint:016x}"
+
+
+def parse_dataschema(text: str) -> SchemaRef:
+    """The schema a ``ce_dataschema`` value names; InvalidEnvelope (without echoing it) when malformed."""
+    match = _DATASCHEMA.fullmatch(text) if len(text) <= 300 else None
+    if match is None:
+        raise InvalidEnvelope(
+            "ce_dataschema is not urn:avro:<full name>:<fingerprint as 16 hex digits, big-endian>"
+        )
+    return SchemaRef(match["name"], int(match["fingerprint"], 16))
 
 
 def shown_header(name: str) -> str:
@@ -181,6 +209,11 @@ class Envelope:
         )
 
     @property
+    def schema_ref(self) -> SchemaRef | None:
+        """The schema ``ce_dataschema`` names, or None without one (InvalidEnvelope if it is malformed)."""
+        return parse_dataschema(self.dataschema) if self.dataschema else None
+
+    @property
     def trace_id(self) -> str | None:
         """The trace id part of ``traceparent`` (None without one)."""
         return self.traceparent.split("-")[1] if self.traceparent else None
@@ -219,12 +252,15 @@ class Envelope:
         trace = values.get("ce_traceparent")
         if trace is not None and not is_traceparent(trace):
             raise InvalidEnvelope("ce_traceparent is not W3C trace context")
+        dataschema = values.get("ce_dataschema")
+        if dataschema is not None:
+            parse_dataschema(dataschema)  # optional (CloudEvents), but well-formed when given
         return cls(
             id=values["ce_id"],
             source=values["ce_source"],
             type=values["ce_type"],
             time=parse_time(values["ce_time"]),
-            dataschema=values.get("ce_dataschema", ""),
+            dataschema=dataschema or "",
             subject=values.get("ce_subject"),
             traceparent=trace,
             extensions={k: v for k, v in values.items() if k.startswith("bus_")},

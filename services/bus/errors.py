@@ -64,6 +64,34 @@ class WrongTopic(BusError):
     reason = "WRONG_TOPIC"
 
 
+class DataschemaMismatch(BusError):
+    """``ce_dataschema`` names another schema or fingerprint than the frame carries: the producer encoded
+    with one contract and described another, so at least one of them is not what it believes it sends.
+    """
+
+    reason = "DATASCHEMA_MISMATCH"
+
+
+class KeyMismatch(BusError):
+    """The record key is not the one the payload gives: a wrong key spreads one aggregate's events over
+    partitions (their order is lost) and the producer would never learn it.
+    """
+
+    reason = "KEY_MISMATCH"
+
+
+class UnknownKeyId(BusError):
+    """``bus_keyid`` names no citizen key the consumer holds, so the record key cannot be checked."""
+
+    reason = "UNKNOWN_KEY_ID"
+
+
+class MissingKeyId(BusError):
+    """A citizen event with a NIK has no ``bus_keyid``: which HMAC key made its record key is unknown."""
+
+    reason = "MISSING_KEY_ID"
+
+
 class CorruptRecord(BusError):
     """The Kafka client library itself cannot read the record (a header key that is not UTF-8, a bad batch):
     only its topic, partition and offset are known, its bytes never reach us.

@@ -17,6 +17,7 @@ from typing import Any
 from fastavro import parse_schema
 from fastavro.schema import to_parsing_canonical_form
 
+from services.bus.envelope import dataschema_uri
 from services.bus.errors import UnknownSchema
 
 _FILE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\.(?P<revision>[1-9][0-9]*)\.avsc$")
@@ -68,7 +69,7 @@ class Contract:
     @property
     def dataschema(self) -> str:
         """The ``ce_dataschema`` URI: full name and fingerprint of the writer schema."""
-        return f"urn:avro:{self.fullname}:{self.fingerprint_hex}"
+        return dataschema_uri(self.fullname, self.fingerprint)
 
     @property
     def domain(self) -> str:
@@ -116,6 +117,10 @@ class ContractRegistry:
         """Every revision of a full name, oldest first; UnknownSchema when there is none."""
         self.latest(fullname)
         return list(self._by_name[fullname])
+
+    def find(self, fingerprint: int) -> Contract | None:
+        """The contract with that fingerprint, or None."""
+        return self._by_fp.get(fingerprint)
 
     def by_fingerprint(self, fingerprint: int) -> Contract:
         """The writer schema a payload's fingerprint names; UnknownSchema when none has it."""

@@ -13,18 +13,20 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
+from services.bus.codec import AvroCodec
 from services.bus.consumer import raw_from_kafka
 from services.bus.deadletter import DeadLetter
 from services.bus.decoder import EventDecoder, RawRecord
 from services.bus.envelope import is_traceparent, is_uuid, parse_time, single_headers
 from services.bus.errors import BusError, InvalidEnvelope, MalformedPayload
+from services.bus.events import build_payload
 from services.bus.metrics import DEADLETTERS_REPLAYED
 from services.bus.publisher import EventMeta, Published, Publisher, producer_config
 from services.bus.reading import read_one, read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
-from services.cli.jsoninput import parse_documents, to_event
-from services.contracts import EVENT_MODELS
+from services.cli.jsoninput import JsonEvent, parse_documents, to_event
+from services.contracts import EVENT_MODELS, EventModel
 
 
 def read_deadletters(settings: BusSettings, *, limit: int) -> Iterator[DeadLetter]:
@@ -35,12 +37,21 @@ def read_deadletters(settings: BusSettings, *, limit: int) -> Iterator[DeadLette
         yield DeadLetter.from_raw(raw_from_kafka(message))
 
 
+def deadletter_line(d: DeadLetter) -> str:
+    """One dead letter as ``bus deadletter list`` prints it (the README documents this exact form):
+    ``<partition>@<offset>  <reason> from <topic>[<partition>]@<offset>  by <component>: <detail>``, then
+    ``  (truncated: <what> of <length> bytes)`` for a cut one. The reason is padded to 19 characters (the
+    longest code), so the columns line up; no value of the record is shown.
+    """
+    origin = f"{d.topic}[{d.original_partition}]@{d.original_offset}"
+    cut = f"  (truncated: {d.truncated} of {d.original_length} bytes)" if d.truncated else ""
+    return f"{d.partition}@{d.offset}  {d.reason:<19} from {origin}  by {d.component}: {d.detail}{cut}"
+
+
 def list_deadletters(settings: BusSettings, *, limit: int) -> Iterator[str]:
     """One line per dead letter: where it is, why, where from and who refused it (no values)."""
     for d in read_deadletters(settings, limit=limit):
-        origin = f"{d.topic}[{d.original_partition}]@{d.original_offset}"
-        cut = f"  (truncated: {d.truncated} of {d.original_length} bytes)" if d.truncated else ""
-        yield f"{d.partition}@{d.offset}  {d.reason:<16} from {origin}  by {d.component}: {d.detail}{cut}"
+        yield deadletter_line(d)
 
 
 def fetch_deadletter(settings: BusSettings, *, partition: int, offset: int) -> DeadLetter:
@@ -91,14 +102,22 @@ def replay_deadletter(
 
 
 def _replay_fixed(settings: BusSettings, letter: DeadLetter, text: str) -> Published:
-    """Publish the fix: its ``data`` (or a full event document), with the original envelope filling in
-    what the fix does not say, where that still parses: id, source, type, time and trace context.
+    """Publish the fix: its ``data``, a full event document, or ``{}`` (the original payload unchanged),
+    with the original envelope filling in what the fix does not say, where that still parses: id, source,
+    type, time and trace context. Key, ``bus_keyid`` and ``ce_dataschema`` are derived from the payload, so
+    ``{}`` repairs a record refused only for them (KEY_MISMATCH, UNKNOWN_KEY_ID, MISSING_KEY_ID,
+    DATASCHEMA_MISMATCH).
     """
     docs = parse_documents(text)
     if len(docs) != 1:
-        raise MalformedPayload("a fix is one event: its data, or a full event document")
+        raise MalformedPayload("a fix is one event: its data, a full event document, or {}")
     original = Salvaged.of(letter)
-    event = to_event(docs[0], type_=original.type, source=original.source)
+    if docs[0]:
+        event = to_event(docs[0], type_=original.type, source=original.source)
+    elif original.source is None:
+        raise InvalidEnvelope('the original ce_source does not parse: give a full event with "source"')
+    else:
+        event = JsonEvent(original_payload(settings, letter), EventMeta(source=original.source))
     time = event.meta.time or original.time
     if time is None:
         raise InvalidEnvelope('the original ce_time does not parse: give "time" in the fixed event')
@@ -106,12 +125,22 @@ def _replay_fixed(settings: BusSettings, letter: DeadLetter, text: str) -> Publi
         source=event.meta.source,
         time=time,
         event_id=event.meta.event_id or original.id,
-        traceparent=original.traceparent,
+        traceparent=event.meta.traceparent or original.traceparent,
     )
     with Publisher(settings) as publisher:
         result = publisher.publish(event.payload, meta)
     DEADLETTERS_REPLAYED.labels(result.topic).inc()
     return result
+
+
+def original_payload(settings: BusSettings, letter: DeadLetter) -> EventModel:
+    """The refused record's payload as it was (the fix ``{}``): for a record refused only for its key or
+    its ``ce_dataschema``, which re-publishing derives from the payload anyway.
+    """
+    if letter.truncated or not letter.value:
+        raise MalformedPayload("the dead letter does not keep the whole payload: give its data as the fix")
+    decoded = AvroCodec(load_registry(settings.schemas_dir)).decode(letter.value)
+    return build_payload(decoded.reader.fullname, decoded.record)
 
 
 def _replay_as_it_was(settings: BusSettings, letter: DeadLetter) -> Published:
@@ -141,4 +170,4 @@ def _replay_as_it_was(settings: BusSettings, letter: DeadLetter) -> Published:
     return Published(raw.header("ce_id") or "", meta_.topic, meta_.partition, meta_.offset)
 
 
-__all__ = ["BusError", "list_deadletters", "read_deadletters", "replay_deadletter"]
+__all__ = ["BusError", "deadletter_line", "list_deadletters", "read_deadletters", "replay_deadletter"]

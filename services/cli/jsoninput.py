@@ -1,7 +1,8 @@
 """Events written by hand or by another system as JSON, turned into validated models for publishing.
 
 Accepted: one object, a list of objects, or JSON lines; each object is
-``{"type": ..., "source": ..., "time"?: ..., "id"?: ..., "data": {...}}`` (CloudEvents' structured shape), or
+``{"type": ..., "source": ..., "time"?: ..., "id"?: ..., "traceparent"?: ..., "data": {...}}`` (CloudEvents'
+structured shape, with the distributed-tracing extension), or
 just the ``data`` part when ``--type`` and ``--source`` are given on the command line.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.bus.envelope import is_uuid, parse_time
+from services.bus.envelope import is_traceparent, is_uuid, parse_time
 from services.bus.errors import InvalidEnvelope, InvalidEvent, MalformedPayload
 from services.bus.events import model_for
 from services.bus.publisher import EventMeta
@@ -73,8 +74,9 @@ def _loads(text: str) -> Any:
 def to_event(doc: dict[str, Any], *, type_: str | None = None, source: str | None = None) -> JsonEvent:
     """Validate one document; errors name the field and never echo its value.
 
-    A full document (with ``data``) may give ``id`` (a UUID) and ``time`` (RFC 3339 in UTC); a bare
-    ``data`` document takes its type and source from the arguments.
+    A full document (with ``data``) may give ``id`` (a UUID), ``time`` (RFC 3339 in UTC) and
+    ``traceparent`` (W3C trace context: a replay or a test vector keeps its trace); a bare ``data``
+    document takes its type and source from the arguments.
     """
     full = "data" in doc
     if full:
@@ -90,10 +92,12 @@ def to_event(doc: dict[str, Any], *, type_: str | None = None, source: str | Non
         payload = model_for(fullname).model_validate(data)
     except ValidationError as exc:
         raise InvalidEvent(f"{fullname.rsplit('.', 1)[-1]}: {format_validation_error(exc)}") from None
-    time, event_id = (doc.get("time"), doc.get("id")) if full else (None, None)
+    time, event_id, trace = (doc.get("time"), doc.get("id"), doc.get("traceparent")) if full else (None,) * 3
     if time is not None and not isinstance(time, str):
         raise InvalidEnvelope("time is an RFC 3339 string in UTC, e.g. 2026-11-23T08:30:15.123Z")
     if event_id is not None and not is_uuid(event_id):
         raise InvalidEnvelope("id is not a UUID (the 36-character form)")
+    if trace is not None and not is_traceparent(trace):
+        raise InvalidEnvelope("traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)")
     moment = parse_time(time, utc_only=True) if time else None
-    return JsonEvent(payload, EventMeta(source=src, time=moment, event_id=event_id))
+    return JsonEvent(payload, EventMeta(source=src, time=moment, event_id=event_id, traceparent=trace))

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.bus.envelope import Envelope, format_time, parse_time, require_utc, single_headers
+from services.bus.envelope import (
+    Envelope,
+    SchemaRef,
+    dataschema_uri,
+    format_time,
+    parse_dataschema,
+    parse_time,
+    require_utc,
+    single_headers,
+)
 from services.bus.errors import InvalidEnvelope
 
 
@@ -171,3 +180,32 @@ class TestAmbiguousHeaders:
             ("x", None),
         ]
         assert single_headers(headers) == {"ce_type": "t"}
+
+
+class TestDataschema:
+    def test_the_uri_carries_the_fingerprint_big_endian_and_reads_back(self) -> None:
+        """16 hex digits, most significant first (as Java's Long.toHexString, zero-padded), and back."""
+        uri = dataschema_uri("id.go.kemlu.bus.citizen.v1.StayReported", 0x87F2B724449F684A)
+        assert uri == "urn:avro:id.go.kemlu.bus.citizen.v1.StayReported:87f2b724449f684a"
+        assert parse_dataschema(uri) == SchemaRef(
+            "id.go.kemlu.bus.citizen.v1.StayReported", 0x87F2B724449F684A
+        )
+        assert dataschema_uri("a.B", 1).endswith(":0000000000000001")
+
+    def test_a_well_formed_header_is_kept_on_the_envelope(self) -> None:
+        env = Envelope.from_headers(an_envelope().to_headers())
+        assert env.schema_ref == SchemaRef("id.go.kemlu.bus.citizen.v1.StayReported", 0x0123456789ABCDEF)
+
+    def test_a_missing_header_is_no_schema_ref(self) -> None:
+        """Optional in CloudEvents: an envelope without it says nothing about the frame."""
+        headers = [(k, v) for k, v in an_envelope().to_headers() if k != "ce_dataschema"]
+        assert Envelope.from_headers(headers).schema_ref is None
+
+    @pytest.mark.parametrize(
+        "value", [b"", b"urn:avro:a.B", b"urn:avro:a.B:123", b"urn:avro::0123456789abcdef", b"x" * 400]
+    )
+    def test_a_malformed_header_is_refused_without_its_value(self, value: bytes) -> None:
+        headers = [(k, value if k == "ce_dataschema" else v) for k, v in an_envelope().to_headers()]
+        with pytest.raises(InvalidEnvelope, match="ce_dataschema is not urn:avro:") as caught:
+            Envelope.from_headers(headers)
+        assert value.decode() not in caught.value.message or not value

@@ -5,10 +5,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from typing import ClassVar
 
-from services.bus.keys import citizen_hasher, citizen_key, keyed_hash, office_ref_key
+import pytest
+from pydantic import SecretStr
+
+from services.bus.errors import KeyMismatch, MissingKeyId, UnknownKeyId
+from services.bus.keys import (
+    check_key,
+    citizen_hasher,
+    citizen_key,
+    citizen_keyring,
+    key_for,
+    keyed_hash,
+    nik_of,
+    office_ref_key,
+    plain_key,
+)
 from services.bus.settings import BusSettings
 from services.registry.identifiers import weak_key
+from tests.unit.test_keys_check import NIK, stay
 
 
 class TestCitizenKey:
@@ -55,3 +71,39 @@ class TestKeyedHash:
         assert key is not None
         assert key.startswith("weak:")
         assert "Søren" not in key
+
+
+class TestCheckKey:
+    """``check_key`` on its own: the rule every consumer applies; what ``key_for`` makes passes it."""
+
+    KEYRING: ClassVar[dict[str, bytes]] = {"dev-1": b"dev-only-citizen-key-change-me", "dev-2": b"next"}
+
+    def test_what_key_for_makes_passes_under_its_key_id(self) -> None:
+        payload = stay()
+        for key_id, secret in self.KEYRING.items():
+            check_key(payload, key_for(payload, secret).encode(), key_id, self.KEYRING)
+
+    def test_a_key_under_one_id_does_not_pass_under_the_other(self) -> None:
+        payload = stay()
+        with pytest.raises(KeyMismatch, match="under key id dev-2"):
+            check_key(payload, key_for(payload, self.KEYRING["dev-1"]).encode(), "dev-2", self.KEYRING)
+
+    def test_nik_of_and_plain_key_split_key_for(self) -> None:
+        """A NIK makes the key when there is one, the office reference when there is none."""
+        with_nik, without = stay(), stay(nik=False)
+        assert nik_of(with_nik) == NIK
+        assert nik_of(without) is None
+        assert key_for(without, b"any") == plain_key(without) == "ref:kjri-new-york:NY-2026-000123"
+        assert key_for(with_nik, b"k") == citizen_key(NIK, b"k")
+
+    def test_the_missing_and_unknown_key_id_are_told_apart(self) -> None:
+        payload = stay()
+        key = key_for(payload, self.KEYRING["dev-1"]).encode()
+        with pytest.raises(MissingKeyId):
+            check_key(payload, key, None, self.KEYRING)
+        with pytest.raises(UnknownKeyId, match="it holds dev-1, dev-2"):
+            check_key(payload, key, "dev-9", self.KEYRING)
+
+    def test_the_keyring_holds_the_publishing_key_and_bus_citizen_keys(self) -> None:
+        settings = BusSettings(citizen_key_id="dev-3", citizen_keys={"dev-2": SecretStr("next")})
+        assert citizen_keyring(settings) == {"dev-2": b"next", "dev-3": b"dev-only-citizen-key-change-me"}
