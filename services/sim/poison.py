@@ -42,27 +42,38 @@ def bad_records(
     good: Outgoing, codec: AvroCodec, now: datetime, topic: Callable[[str], str]
 ) -> list[BadRecord]:
     """One bad record per reason, each derived from the valid record ``good`` (sent to ``topic(name)``)."""
-    headers, value = list(good.headers), good.value
+    headers, value, key = list(good.headers), good.value, good.key
     own = good.topic
     other = topic(next(t for t in DOMAIN_TOPICS if topic(t) != own))
-    unknown_fingerprint = value[:2] + os.urandom(8) + value[10:]
-    cases: list[tuple[str, str, bytes, Headers]] = [
-        ("MALFORMED", own, b"not an avro single-object frame", headers),
-        ("UNKNOWN_SCHEMA", own, unknown_fingerprint, headers),
-        ("INVALID_ENVELOPE", own, value, _replace(headers, "ce_id", None)),
-        ("UNKNOWN_SOURCE", own, value, _replace(headers, "ce_source", b"kbri-atlantis")),
-        (
-            "FUTURE_EVENT",
-            own,
-            value,
-            _replace(headers, "ce_time", format_time(now + timedelta(days=1)).encode()),
-        ),
-        ("TIME_OUT_OF_RANGE", own, value, _replace(headers, "ce_time", b"1999-12-31T23:00:00Z")),
-        ("WRONG_TOPIC", other, value, headers),
+    later = format_time(now + timedelta(days=1)).encode()
+    other_type = next(name for name in codec.registry.names() if name != good.envelope.type)
+    foreign_schema = codec.registry.latest(other_type).dataschema.encode()
+
+    def bad(
+        reason: str, *, value: bytes = value, headers: Headers = headers, to: str = own, key: bytes = key
+    ) -> BadRecord:
+        return BadRecord(reason, to, key, value, list(headers))
+
+    records = [
+        bad("MALFORMED", value=b"not an avro single-object frame"),
+        bad("UNKNOWN_SCHEMA", value=value[:2] + os.urandom(8) + value[10:]),
+        bad("INVALID_ENVELOPE", headers=_replace(headers, "ce_id", None)),
+        bad("UNKNOWN_SOURCE", headers=_replace(headers, "ce_source", b"kbri-atlantis")),
+        bad("FUTURE_EVENT", headers=_replace(headers, "ce_time", later)),
+        bad("TIME_OUT_OF_RANGE", headers=_replace(headers, "ce_time", b"1999-12-31T23:00:00Z")),
+        bad("WRONG_TOPIC", to=other),
+        bad("DATASCHEMA_MISMATCH", headers=_replace(headers, "ce_dataschema", foreign_schema)),
     ]
     decoded = codec.decode(value)
     personal = decoded.record.get("personal")
-    if isinstance(personal, dict) and personal.get("nik"):
-        broken = {**decoded.record, "personal": {**personal, "nik": "0000000000000000"}}  # no such province
-        cases.append(("INVALID_EVENT", own, codec.encode(decoded.writer.fullname, broken), headers))
-    return [BadRecord(reason, name, good.key, body, list(hdrs)) for reason, name, body, hdrs in cases]
+    records.append(bad("KEY_MISMATCH", key=b"0" * 64))  # not what the payload gives (HMAC, ref, id)
+    nik = personal.get("nik") if isinstance(personal, dict) else None
+    if nik and any(name == "bus_keyid" for name, _ in headers):  # a citizen event: the HMAC of its NIK under bus_keyid
+        records += [
+            bad("MISSING_KEY_ID", headers=_replace(headers, "bus_keyid", None)),
+            bad("UNKNOWN_KEY_ID", headers=_replace(headers, "bus_keyid", b"no-such-key")),
+        ]
+    if "office" in decoded.record:  # a well-formed body naming an office that does not exist
+        broken = {**decoded.record, "office": "kbri-atlantis"}
+        records.append(bad("INVALID_EVENT", value=codec.encode(decoded.writer.fullname, broken)))
+    return records

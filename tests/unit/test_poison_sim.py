@@ -21,10 +21,13 @@ EXPECTED = {
     "UNKNOWN_SOURCE",
     "FUTURE_EVENT",
     "WRONG_TOPIC",
+    "DATASCHEMA_MISMATCH",
+    "INVALID_EVENT",
+    "KEY_MISMATCH",
 }
 
 
-@pytest.mark.parametrize("kind", ["StayReported", "AppointmentBooked", "CaseOpened"])
+@pytest.mark.parametrize("kind", ["StayReported", "DetailsChanged", "AppointmentBooked", "CaseOpened"])
 def test_every_bad_record_is_refused_with_its_reason(kind: str) -> None:
     """Decoded as every consumer decodes, each bad record raises a BusError with the reason it names, and
     the valid record it was made from is accepted.
@@ -37,6 +40,9 @@ def test_every_bad_record_is_refused_with_its_reason(kind: str) -> None:
     decoder = EventDecoder(SETTINGS, publisher.codec.registry)
     records = bad_records(good, publisher.codec, now, SETTINGS.topic)
     assert {r.reason for r in records} >= EXPECTED
+    personal = getattr(s.event, "personal", None)
+    if s.event.TOPIC == "citizen" and personal is not None and personal.nik:
+        assert {r.reason for r in records} >= {"MISSING_KEY_ID", "UNKNOWN_KEY_ID"}
     for record in records:
         raw = RawRecord(record.topic, 0, 0, 0, record.key, record.value, record.headers)
         with pytest.raises(BusError) as refused:
