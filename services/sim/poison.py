@@ -68,7 +68,7 @@ def bad_records(
     personal = decoded.record.get("personal")
     records.append(bad("KEY_MISMATCH", key=b"0" * 64))  # not what the payload gives (HMAC, ref, id)
     nik = personal.get("nik") if isinstance(personal, dict) else None
-    if nik and any(name == "bus_keyid" for name, _ in headers):  # a citizen event: the HMAC of its NIK under bus_keyid
+    if nik and any(name == "bus_keyid" for name, _ in headers):  # keyed by the HMAC of its NIK
         records += [
             bad("MISSING_KEY_ID", headers=_replace(headers, "bus_keyid", None)),
             bad("UNKNOWN_KEY_ID", headers=_replace(headers, "bus_keyid", b"no-such-key")),
