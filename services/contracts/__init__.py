@@ -1,17 +1,22 @@
-"""Pydantic models of every Avro contract (latest revision): event payloads, and the registry's views."""
+"""Pydantic models of every Avro contract (latest revision): event payloads, the registry's views, and the
+records processors write for themselves on internal topics.
+"""
 
 from __future__ import annotations
 
-from services.contracts import citizen, deadletters, passport, protection, registry
+from services.contracts import citizen, deadletters, passport, protection, registry, registry_items
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.common import Channel, Personal, Sex
 from services.contracts.registry_fields import ViewModel
+from services.contracts.registry_items import InternalModel
 
 __all__ = [
     "EVENT_MODELS",
+    "INTERNAL_MODELS",
     "VIEW_MODELS",
     "Channel",
     "EventModel",
+    "InternalModel",
     "Personal",
     "Sex",
     "ViewModel",
@@ -58,4 +63,11 @@ VIEW_MODELS: dict[str, type[ViewModel]] = {
         registry.RecordAccessedModel,
         deadletters.DeadLetterCountModel,
     )
+}
+
+#: Avro full name -> model of a record a processor writes for itself on an internal topic (the resolver's
+#: items on ``registry.observations``): neither an event a producer may send nor a view others read, but held
+#: to the same contract rules (an ``.avsc``, personal data only in ``personal``).
+INTERNAL_MODELS: dict[str, type[InternalModel]] = {
+    model.SCHEMA: model for model in (registry_items.ResolverItemModel,)
 }

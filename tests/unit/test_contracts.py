@@ -1,8 +1,8 @@
 """The Avro contracts in ``schemas/`` and the payload models agree, evolve compatibly and round-trip exactly.
 
-Everything is discovered from the files, ``EVENT_MODELS`` and ``VIEW_MODELS`` (the registry's views): a new
-event, view or revision is covered without touching this module, except for one hand-built sample per model
-(a test fails until it is added).
+Everything is discovered from the files, ``EVENT_MODELS``, ``VIEW_MODELS`` (the registry's views) and
+``INTERNAL_MODELS`` (records on internal topics): a new event, view, internal record or revision is covered
+without touching this module, except for one hand-built sample per model (a test fails until it is added).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from services.bus.keys import citizen_key
-from services.contracts import EVENT_MODELS, VIEW_MODELS
+from services.contracts import EVENT_MODELS, INTERNAL_MODELS, VIEW_MODELS
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
 from services.contracts.common import Channel, Personal, Sex
@@ -85,6 +85,17 @@ from services.contracts.registry import (
     Stay,
     ViewModel,
 )
+from services.contracts.registry_items import (
+    CaseChange,
+    InternalModel,
+    ItemKind,
+    Observation,
+    PassportFact,
+    ResidenceChange,
+    ResidencePart,
+    ResolverItemModel,
+    StayReport,
+)
 from services.reference.nik import generate_nik
 from services.reference.offices import all_offices
 
@@ -94,11 +105,13 @@ COMMON_NAMESPACE = f"{ROOT_NAMESPACE}.common.v1"
 PERSONAL = f"{COMMON_NAMESPACE}.Personal"
 NAMED_KINDS = frozenset({"record", "enum", "fixed"})
 PRIMITIVES: dict[str, type] = {"string": str, "int": int, "long": int, "boolean": bool, "double": float}
-LOGICAL: dict[str, type] = {"date": date, "timestamp-millis": datetime}
+LOGICAL: dict[str, type] = {"date": date, "timestamp-millis": datetime, "timestamp-micros": datetime}
 _FILE_NAME = re.compile(r"^(?P<name>[A-Z][A-Za-z0-9]*)\.(?P<revision>[1-9][0-9]*)\.avsc$")
 _MISSING = object()
-Model = EventModel | ViewModel
-ALL_MODELS: dict[str, type[Model]] = {**EVENT_MODELS, **VIEW_MODELS}
+Model = EventModel | ViewModel | InternalModel
+ALL_MODELS: dict[str, type[Model]] = {**EVENT_MODELS, **VIEW_MODELS, **INTERNAL_MODELS}
+NOT_EVENTS = VIEW_MODELS.keys() | INTERNAL_MODELS.keys()
+"""Views and internal records: top-level models named ``<Name>Model``, free to nest records of their own."""
 
 
 # --- the contract files ---------------------------------------------------------------------------
@@ -258,6 +271,8 @@ def _sample_datum(avro_type: Any, *, fill: bool) -> Any:
             return date(2024, 2, 29)
         if logical == "timestamp-millis":
             return datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=UTC)
+        if logical == "timestamp-micros":
+            return datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
         kind = avro_type["type"]
         if kind == "record":
             return {f["name"]: _sample_datum(f["type"], fill=fill) for f in avro_type["fields"]}
@@ -663,7 +678,47 @@ def _view_samples() -> list[ViewModel]:
     ]
 
 
-SAMPLES: list[Model] = [*_samples(), *_view_samples()]
+def _internal_samples() -> list[InternalModel]:
+    """One hand-built record per internal model, every optional part of an observation filled (decisions,
+    the other branches, are round-tripped in ``tests/unit/registry/test_items.py``).
+    """
+    office = "kbri-washington"
+    return [
+        ResolverItemModel(
+            kind=ItemKind.OBSERVATION,
+            observation=Observation(
+                event_id="1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed",
+                kind="PassportPrinted",
+                source="ditjen-imigrasi",
+                office=office,
+                time=WHEN.replace(microsecond=123456),
+                identifiers=(NIK_ID, PASSPORT_ID, "app:app-7f3a", "ref:kbri-washington:WAS-2024-00017"),
+                weak_keys=("weak:" + "c" * 64,),
+                residence=ResidenceChange(
+                    country=ResidencePart(value="US"), city=ResidencePart(value=None), office=None
+                ),
+                status=CitizenStatus.ABROAD,
+                stay=StayReport(
+                    office=office,
+                    country="US",
+                    city="Washington",
+                    arrival_date=date(2024, 1, 15),
+                    office_record_ref="WAS-2024-00017",
+                ),
+                passport=PassportFact(
+                    identifier=PASSPORT_ID,
+                    issuing_office=office,
+                    issue_date=date(2025, 6, 20),
+                    expiry_date=date(2035, 6, 20),
+                ),
+                case=CaseChange(case_id="case-2025-0001", status=CaseStatus.OPEN, office="ptri-geneva"),
+            ),
+            personal=FULL_PERSON.model_copy(update={"notes": None}),
+        )
+    ]
+
+
+SAMPLES: list[Model] = [*_samples(), *_view_samples(), *_internal_samples()]
 SAMPLE: dict[type[Model], Any] = {type(event): event for event in SAMPLES}
 
 
@@ -727,7 +782,7 @@ class TestContractFiles:
         other record.
         """
         record = contract.expanded
-        is_view = contract.fullname in VIEW_MODELS
+        is_view = contract.fullname in NOT_EVENTS
         outside = [f for f in record["fields"] if f["name"] != "personal"]
         for avro_field in record["fields"]:
             branches = avro_field["type"] if isinstance(avro_field["type"], list) else [avro_field["type"]]
@@ -783,10 +838,11 @@ class TestSharedTypes:
 
 class TestModelsMirrorContracts:
     def test_one_model_per_full_name(self) -> None:
-        """EVENT_MODELS and VIEW_MODELS together have exactly one model per contract full name, registered
-        under its SCHEMA; no contract is both an event and a view.
+        """EVENT_MODELS, VIEW_MODELS and INTERNAL_MODELS together have exactly one model per contract full
+        name, registered under its SCHEMA; no contract is in two of them.
         """
         assert not EVENT_MODELS.keys() & VIEW_MODELS.keys()
+        assert not INTERNAL_MODELS.keys() & (EVENT_MODELS.keys() | VIEW_MODELS.keys())
         assert sorted(ALL_MODELS) == sorted(LATEST)
         assert all(name == model.SCHEMA for name, model in ALL_MODELS.items())
 
@@ -794,6 +850,13 @@ class TestModelsMirrorContracts:
         """A view model is no EventModel, so the bus never accepts one from a producer as an event."""
         assert VIEW_MODELS
         assert not any(issubclass(model, EventModel) for model in VIEW_MODELS.values())
+
+    def test_internal_records_are_neither_events_nor_views(self) -> None:
+        """An internal record (the resolver's items) is no EventModel, so no producer can send one, and no
+        ViewModel, so nothing reading views takes one for a view.
+        """
+        assert INTERNAL_MODELS
+        assert not any(issubclass(model, EventModel | ViewModel) for model in INTERNAL_MODELS.values())
 
     @pytest.mark.parametrize("fullname", sorted(LATEST))
     def test_topic_is_the_domain(self, fullname: str) -> None:
@@ -805,9 +868,9 @@ class TestModelsMirrorContracts:
     @pytest.mark.parametrize("fullname", sorted(LATEST))
     def test_model_agrees_with_latest_revision(self, fullname: str) -> None:
         """Field names/order, optionality, null defaults, enum symbols, dates, arrays, maps and nested
-        records agree (a top-level view model is named <Name>Model).
+        records agree (a top-level view or internal model is named <Name>Model).
         """
-        suffix = "Model" if fullname in VIEW_MODELS else ""
+        suffix = "Model" if fullname in NOT_EVENTS else ""
         _assert_record_agrees(LATEST[fullname].expanded, ALL_MODELS[fullname], fullname, suffix=suffix)
 
 
