@@ -3,7 +3,8 @@
 Decisions are self-contained values (they name identifiers, not state), kept by the resolver as a SET keyed
 by ``decision_id``: the same decision twice, or a set of decisions in any order, gives the same registry.
 That is why a Split carries both sides explicitly instead of "this citizen minus these identifiers", which
-would mean something different depending on what had arrived before it. An Avro contract comes later.
+would mean something different depending on what had arrived before it. On the bus they are the
+``registry.decisions`` events and, on ``registry.observations``, ``ResolverItem`` records.
 """
 
 from __future__ import annotations

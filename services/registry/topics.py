@@ -14,7 +14,7 @@ REGISTRY_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         OBSERVATIONS,
         "event id",
-        "JSON: the registry's observation of one event, or an officer decision (internal)",
+        "id.go.kemlu.bus.registry.v1.ResolverItem: the observation of one event, or an officer decision",
         {"retention.ms": "-1", "retention.bytes": "-1"},
         partitions=1,
         description="single-partition input of the identity resolver: its total order",

@@ -31,8 +31,9 @@ from kafka import KafkaProducer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from services.bus.codec import AvroCodec
 from services.bus.consumer import BusConsumer
-from services.bus.errors import ProcessingFailed
+from services.bus.errors import BusError, ProcessingFailed
 from services.bus.events import BusEvent
 from services.bus.logs import get_logger
 from services.bus.publisher import producer_config
@@ -234,7 +235,10 @@ class Intake:
                     if item is not None:
                         futures.append(
                             producer.send(
-                                target, key=event.id.encode(), value=item, headers=source_headers(raw)
+                                target,
+                                key=event.id.encode(),
+                                value=item,
+                                headers=[*item_headers(consumer.decoder.codec, item), *source_headers(raw)],
                             )
                         )
                 wait_acknowledged(producer, futures)  # raises if the broker refused one: nothing is committed
@@ -252,6 +256,21 @@ class Intake:
             if highwater is not None:
                 behind += max(0, highwater - consumer.consumer.position(tp))
         return behind
+
+
+def item_headers(codec: AvroCodec, item: bytes) -> list[tuple[str, bytes]]:
+    """``content-type``, ``ce_type`` and ``ce_dataschema`` of an item framed with a contract of ``schemas/``
+    (what a reader needs to know the record without decoding it); none for anything else.
+    """
+    try:
+        contract = codec.writer_of(item)
+    except BusError:
+        return []
+    return [
+        ("content-type", b"application/avro"),
+        ("ce_type", contract.fullname.encode()),
+        ("ce_dataschema", contract.dataschema.encode()),
+    ]
 
 
 def intake_main(settings: BusSettings, spec: IntakeSpec, counters: IntakeCounters, parent_pid: int) -> None:
