@@ -47,7 +47,7 @@ lint: $(STAMP) ## ruff (every rule, each ignored one with its reason) and the im
 typecheck: $(STAMP) ## mypy --strict on services/, bench/ and deploy/
 	$(BIN)/mypy --strict services bench deploy
 
-bench: $(STAMP) $(KAFKA_JARS) ## Benchmarks; results go to bench/results/
+bench: $(STAMP) $(KAFKA_JARS) ## Benchmarks beside Kafka's own limits on the same broker, one table at the end (bench/results/)
 	$(BIN)/python -m bench
 
 kafka-start: $(KAFKA_JARS) ## Start the persistent dev broker on 127.0.0.1:9092

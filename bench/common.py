@@ -28,6 +28,16 @@ def broker() -> Iterator[KafkaCluster]:
             cluster.stop()
 
 
+@contextmanager
+def broker_for(cluster: KafkaCluster | None) -> Iterator[KafkaCluster]:
+    """``cluster`` when a run shares one broker between benchmarks, else a throw-away one of its own."""
+    if cluster is not None:
+        yield cluster
+        return
+    with broker() as own:
+        yield own
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

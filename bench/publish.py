@@ -9,10 +9,12 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kafka import KafkaProducer
 
-from bench.common import broker, print_table, write_result
+from bench.common import broker_for, write_result
+from deploy.kafka.launcher import KafkaCluster
 from services.bus.catalogue import create_topics
 from services.bus.publisher import EventMeta, Publisher, producer_config
 from services.bus.settings import BusSettings
@@ -22,18 +24,19 @@ EVENTS = 20_000
 ROUNDS = 3
 
 
-def main() -> None:
+def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:
+    """SDK against raw kafka-python on ``cluster`` (a broker of its own when None)."""
     sim = TrafficSimulator(42, start=datetime.now(UTC) - timedelta(days=60))
     batch = [(s.event, EventMeta(source=s.source, time=s.time)) for s in sim.next_batch(EVENTS)]
     sdk_rates: list[float] = []
     raw_rates: list[float] = []
-    with broker() as cluster:
+    with broker_for(cluster) as used:
         for round_no in range(ROUNDS):
             sdk_settings = BusSettings(
-                bootstrap_servers=cluster.bootstrap_servers, topic_prefix=f"sdk{round_no}."
+                bootstrap_servers=used.bootstrap_servers, topic_prefix=f"sdk{round_no}."
             )
             raw_settings = BusSettings(
-                bootstrap_servers=cluster.bootstrap_servers, topic_prefix=f"raw{round_no}."
+                bootstrap_servers=used.bootstrap_servers, topic_prefix=f"raw{round_no}."
             )
             create_topics(sdk_settings)
             create_topics(raw_settings)
@@ -63,33 +66,19 @@ def main() -> None:
             producer.close()
     sdk, raw = statistics.median(sdk_rates), statistics.median(raw_rates)
     ratio = sdk / raw
-    rows = [
-        [
-            "SDK publish (validate+encode+send, acks=all)",
-            f"{sdk:,.0f}",
-            ", ".join(f"{r:,.0f}" for r in sdk_rates),
-        ],
-        [
-            "raw kafka-python (pre-encoded, same config)",
-            f"{raw:,.0f}",
-            ", ".join(f"{r:,.0f}" for r in raw_rates),
-        ],
-        ["SDK / raw", f"{ratio:.2f}x", "goal >= 0.70x"],
-    ]
-    print_table(
-        f"publish benchmark: {EVENTS} events x {ROUNDS} rounds", ["path", "events/s (median)", "rounds"], rows
+    result = {
+        "events": EVENTS,
+        "rounds": ROUNDS,
+        "sdk_events_per_s": sdk_rates,
+        "raw_events_per_s": raw_rates,
+        "sdk_median": round(sdk),
+        "raw_median": round(raw),
+        "ratio": round(ratio, 3),
+        "goal_ratio": 0.7,
+    }
+    path = write_result("publish", result)
+    print(
+        f"publish: SDK {sdk:,.0f} events/s, raw kafka-python {raw:,.0f}, SDK/raw {ratio:.2f}x; "
+        f"written to {path}"
     )
-    path = write_result(
-        "publish",
-        {
-            "events": EVENTS,
-            "rounds": ROUNDS,
-            "sdk_events_per_s": sdk_rates,
-            "raw_events_per_s": raw_rates,
-            "sdk_median": round(sdk),
-            "raw_median": round(raw),
-            "ratio": round(ratio, 3),
-            "goal_ratio": 0.7,
-        },
-    )
-    print(f"written to {path}")
+    return result

@@ -16,8 +16,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from bench.common import broker, print_table, write_result
+from bench.common import broker_for, write_result
+from deploy.kafka.launcher import KafkaCluster
 from services.bus.catalogue import create_topics
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
@@ -73,17 +75,17 @@ def rounds(bootstrap: str, tmp: Path) -> list[dict[str, float]]:
     return results
 
 
-def main() -> None:
-    with broker() as cluster, tempfile.TemporaryDirectory(prefix="bench-restart-") as tmp:
-        measured = rounds(cluster.bootstrap_servers, Path(tmp))
-    rows = []
-    for name in ("http_s", "ready_s", "first_item_s"):
-        values = sorted(r[name] for r in measured)
-        rows.append([name, f"{values[0]:.2f}", f"{statistics.median(values):.2f}", f"{values[-1]:.2f}"])
-    print_table(
-        f"registry worker SIGKILLed and restarted ({ROUNDS} rounds), seconds from the start command",
-        ["until", "min", "median", "max"],
-        rows,
+def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:
+    """Five SIGKILL-and-restart rounds on ``cluster`` (a broker of its own when None)."""
+    with broker_for(cluster) as used, tempfile.TemporaryDirectory(prefix="bench-restart-") as tmp:
+        measured = rounds(used.bootstrap_servers, Path(tmp))
+    medians = {
+        name: statistics.median(r[name] for r in measured) for name in ("http_s", "ready_s", "first_item_s")
+    }
+    result = {"rounds": measured, "median": medians, "goal_ready_s": 5.0}
+    path = write_result("restart", result)
+    print(
+        f"restart: ready {medians['ready_s']:.2f} s, first new item {medians['first_item_s']:.2f} s "
+        f"after the start command (median of {ROUNDS}); written to {path}"
     )
-    path = write_result("restart", {"rounds": measured, "goal_ready_s": 5.0})
-    print(f"written to {path}")
+    return result

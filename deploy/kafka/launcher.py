@@ -1,8 +1,8 @@
 """Run official Apache Kafka brokers in KRaft mode on loopback, with nothing but the JDK.
 
-The jars come from Maven Central through ``pom.xml`` beside this file (``fetch``). Each node is a combined
-broker+controller; a cluster of N nodes on 127.0.0.1 is the same code with ``nodes=N``. Stdlib only, so it
-runs before any virtualenv exists:
+The jars come from Maven Central through ``pom.xml`` beside this file (``fetch``; again when it changes).
+Each node is a combined broker+controller; a cluster of N nodes on 127.0.0.1 is the same code with
+``nodes=N``. Stdlib only, so it runs before any virtualenv exists:
 
     python deploy/kafka/launcher.py start [--nodes 3] [--port 9092] [--data-dir var/kafka]
     python deploy/kafka/launcher.py stop|status|fetch|log
@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -30,6 +32,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 LIB = HERE / "lib"
+POM = HERE / "pom.xml"
+FETCHED_FOR = ".pom.sha256"
+"""In ``lib``: the digest of the ``pom.xml`` its jars were fetched for."""
 DEFAULT_DATA = REPO / "var" / "kafka"
 KAFKA_JAR_PREFIX = "kafka_2.13-"
 
@@ -65,19 +70,43 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def fetch_jars(lib: Path = LIB, *, quiet: bool = True) -> Path:
-    """Bring the broker jars into ``lib`` with Maven once; later calls find them cached."""
-    if any(lib.glob(f"{KAFKA_JAR_PREFIX}*.jar")):
+def pom_digest(pom: Path = POM) -> str:
+    """The sha256 of ``pom.xml``: the jars in ``lib`` were fetched for the pom with this digest."""
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def fetch_jars(lib: Path = LIB, *, quiet: bool = True, refresh: bool = False) -> Path:
+    """Bring the jars ``pom.xml`` names into ``lib`` with Maven once; later calls find them cached.
+
+    With ``refresh`` (``fetch``, ``make jars``) Maven runs again when ``pom.xml`` changed since the jars
+    were fetched. The new set is fetched beside ``lib`` and then moved in: jars it adds appear, jars it no
+    longer names (an older release) go, and the ones both name stay in place, so a broker started from
+    ``lib`` meanwhile finds every jar it needs.
+    """
+    have = any(lib.glob(f"{KAFKA_JAR_PREFIX}*.jar"))
+    stamp = lib / FETCHED_FOR
+    if have and not (refresh and (not stamp.exists() or stamp.read_text().strip() != pom_digest())):
         return lib
     mvn = shutil.which("mvn")
     if mvn is None:
         raise LauncherError("Maven (mvn) is not on PATH; it is needed once to fetch the Kafka jars")
-    cmd = [mvn, "-B", "dependency:copy-dependencies", f"-DoutputDirectory={lib}"]
-    if quiet:
-        cmd.insert(1, "-q")
-    subprocess.run(cmd, cwd=HERE, check=True)  # noqa: S603 - fixed argv, no shell
-    if not any(lib.glob(f"{KAFKA_JAR_PREFIX}*.jar")):
-        raise LauncherError(f"Maven ran but no {KAFKA_JAR_PREFIX}*.jar is in {lib}")
+    lib.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".lib-staging-", dir=lib.parent) as tmp:
+        staging = Path(tmp)
+        cmd = [mvn, "-B", "dependency:copy-dependencies", f"-Dlib.dir={staging}"]
+        if quiet:
+            cmd.insert(1, "-q")
+        subprocess.run(cmd, cwd=HERE, check=True)  # noqa: S603 - fixed argv, no shell
+        fetched = {jar.name for jar in staging.glob("*.jar")}
+        if not any(name.startswith(KAFKA_JAR_PREFIX) for name in fetched):
+            raise LauncherError(f"Maven ran but fetched no {KAFKA_JAR_PREFIX}*.jar")
+        for name in sorted(fetched):
+            if not (lib / name).exists():
+                (staging / name).replace(lib / name)
+        for jar in lib.glob("*.jar"):
+            if jar.name not in fetched:
+                jar.unlink()
+    stamp.write_text(pom_digest() + "\n")
     return lib
 
 
@@ -338,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cluster = KafkaCluster(data_dir=args.data_dir, nodes=args.nodes, port=args.port, heap=args.heap)
     try:
         if args.command == "fetch":
-            print(fetch_jars(cluster.lib, quiet=False))
+            print(fetch_jars(cluster.lib, quiet=False, refresh=True))
         elif args.command == "start":
             started = cluster.start()
             state = "started" if started else "already running"
