@@ -18,6 +18,7 @@ from services.contracts.common import AVRO_LONG_MAX, matching
 
 __all__ = [
     "NAMESPACE",
+    "AvroRecordModel",
     "CandidateId",
     "CitizenId",
     "Count",
@@ -88,16 +89,13 @@ def avro_record(model: ContractModel) -> dict[str, Any]:
     return plain
 
 
-class ViewModel(ContractModel):
-    """A record the registry publishes about its state, not an event: ``VIEW_MODELS``, not ``EVENT_MODELS``.
-
-    Views go on topics the registry alone writes, with the same codec and CloudEvents headers as events.
-    """
+class AvroRecordModel(ContractModel):
+    """A contract model that is one whole record on a topic: its full name, its topic, to and from Avro."""
 
     SCHEMA: ClassVar[str]
     """Avro full name of the contract."""
     TOPIC: ClassVar[str]
-    """Topic the view is published on."""
+    """Topic the record is published on."""
 
     def to_avro(self) -> dict[str, Any]:
         """The record ``fastavro.schemaless_writer`` takes (plain lists, dicts, symbols, dates, datetimes)."""
@@ -107,3 +105,10 @@ class ViewModel(ContractModel):
     def from_avro(cls, record: dict[str, Any]) -> Self:
         """Validate a record as ``fastavro.schemaless_reader`` returns it."""
         return cls.model_validate(record)
+
+
+class ViewModel(AvroRecordModel):
+    """A record the registry publishes about its state, not an event: ``VIEW_MODELS``, not ``EVENT_MODELS``.
+
+    Views go on topics the registry alone writes, with the same codec and CloudEvents headers as events.
+    """

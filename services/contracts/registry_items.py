@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AfterValidator, model_validator
 
@@ -25,11 +25,11 @@ from services.contracts.base import ContractModel
 from services.contracts.common import NonEmptyStr, OfficeCode, Personal, matching
 from services.contracts.registry_fields import (
     NAMESPACE,
+    AvroRecordModel,
     CandidateId,
     CitizenId,
     DecisionId,
     Identifier,
-    avro_record,
 )
 from services.contracts.registry_record import CaseStatus, CitizenStatus
 from services.reference.offices import is_known_office
@@ -55,25 +55,11 @@ OBSERVATIONS_TOPIC = "registry.observations"
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
-class InternalModel(ContractModel):
+class InternalModel(AvroRecordModel):
     """A record a processor writes for itself on an internal topic: neither an event nor a view.
 
     Same codec and the same personal-data rule as every other record on the bus; ``INTERNAL_MODELS``.
     """
-
-    SCHEMA: ClassVar[str]
-    """Avro full name of the contract."""
-    TOPIC: ClassVar[str]
-    """The internal topic the record goes to."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """The record ``fastavro.schemaless_writer`` takes (plain lists, dicts, symbols, dates, datetimes)."""
-        return avro_record(self)
-
-    @classmethod
-    def from_avro(cls, record: dict[str, Any]) -> Self:
-        """Validate a record as ``fastavro.schemaless_reader`` returns it."""
-        return cls.model_validate(record)
 
 
 def _utc_micros(value: datetime) -> datetime:
