@@ -73,6 +73,11 @@ class PartitionCore(Generic[S, I]):
         return self.store.progress
 
     @property
+    def lag(self) -> int:
+        """Records of the partition, as far as it was last seen, not yet in the stored state."""
+        return max(0, self.end - self.progress)
+
+    @property
     def skipped(self) -> Column[str]:
         """Offsets below ``progress`` that the stored state does not hold (dead-lettered instead)."""
         return self.store.column(SKIPPED, str.encode, bytes.decode)
@@ -131,17 +136,7 @@ class PartitionCore(Generic[S, I]):
         if end is None:
             end = await asyncio.to_thread(self.view.end_offset, self.partition)
             self.end = end
-            if on_start(self.progress, end) is Start.REBUILD:
-                log.error(
-                    "store_ahead_of_topic",
-                    processor=self.view.name,
-                    partition=self.partition,
-                    progress=self.progress,
-                    end=end,
-                    action="rebuild",
-                )
-                metrics.REBUILDS.labels(self.view.name, str(self.partition)).inc()
-                self.store.clear()
+            if self.view.clear_if_ahead(self.partition, end):
                 self.poisoned.clear()
                 self.rollback()
             self.checked = True
@@ -236,7 +231,7 @@ class PartitionCore(Generic[S, I]):
         labels = (view.name, str(self.partition))
         metrics.RECORDS_APPLIED.labels(*labels).inc(applied)
         metrics.PROGRESS.labels(*labels).set(progress)
-        metrics.LAG.labels(*labels).set(max(0, self.end - progress))
+        metrics.LAG.labels(*labels).set(self.lag)
         metrics.BATCH_SECONDS.labels(view.name).observe(time.perf_counter() - began)
         await asyncio.sleep(0)  # let the web views and the consumer's heartbeats run between chunks
 
@@ -333,20 +328,28 @@ class ViewRuntime(Generic[S, I]):
         """
         cleared = []
         for partition, end in sorted(end_offsets(self.settings, self.topic).items()):
-            store = self.store.partition(partition)
-            if on_start(store.progress, end) is Start.REBUILD:
-                log.error(
-                    "store_ahead_of_topic",
-                    processor=self.name,
-                    partition=partition,
-                    progress=store.progress,
-                    end=end,
-                    action="rebuild",
-                )
-                metrics.REBUILDS.labels(self.name, str(partition)).inc()
-                store.clear()
+            if self.clear_if_ahead(partition, end):
                 cleared.append(partition)
         return cleared
+
+    def clear_if_ahead(self, partition: int, end: int) -> bool:
+        """Clear ``partition``'s stored state if it holds more than the topic's ``end`` (the topic was
+        recreated: the state describes another history); whether it did.
+        """
+        store = self.store.partition(partition)
+        if on_start(store.progress, end) is not Start.REBUILD:
+            return False
+        log.error(
+            "store_ahead_of_topic",
+            processor=self.name,
+            partition=partition,
+            progress=store.progress,
+            end=end,
+            action="rebuild",
+        )
+        metrics.REBUILDS.labels(self.name, str(partition)).inc()
+        store.clear()
+        return True
 
     def end_offset(self, partition: int) -> int:
         """Where ``partition`` of the input topic ends now."""
@@ -371,7 +374,7 @@ class ViewRuntime(Generic[S, I]):
         lags = {}
         for core in self.owned:
             core.end = ends.get(core.partition, core.end)
-            lags[core.partition] = max(0, core.end - core.progress)
+            lags[core.partition] = core.lag
             metrics.LAG.labels(self.name, str(core.partition)).set(lags[core.partition])
         metrics.READY.labels(self.name).set(1 if self.ready else 0)
         return lags
@@ -382,7 +385,7 @@ class ViewRuntime(Generic[S, I]):
             str(core.partition): {
                 "progress": core.progress,
                 "end": core.end,
-                "lag": max(0, core.end - core.progress),
+                "lag": core.lag,
                 "ready": core.ready,
             }
             for core in self.owned
