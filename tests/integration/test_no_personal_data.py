@@ -13,15 +13,12 @@ the check is not vacuous.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pytest
 from kafka import KafkaAdminClient
 
-from services.bus.catalogue import create_topics, domain_topics
+from services.bus.catalogue import domain_topics
 from services.bus.codec import AvroCodec
 from services.bus.errors import BusError
 from services.bus.publisher import EventMeta, Outgoing, Publisher
@@ -146,15 +143,6 @@ def scan(settings: BusSettings, codec: AvroCodec, topic: str, secrets: Secrets) 
             result.inside_personal[kind] = result.inside_personal.get(kind, 0) + count
         result.decoded.append((message.key or b"", value, record))
     return result
-
-
-@pytest.fixture
-def worker(bus_settings: BusSettings, tmp_path: Path) -> Iterator[RegistryWorker]:
-    create_topics(bus_settings)
-    w = RegistryWorker.create(bus_settings, tmp_path)
-    w.start()
-    yield w
-    w.stop()
 
 
 def decisions() -> list[MatchConfirmed | RecordSplit]:

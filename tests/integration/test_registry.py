@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from kafka import KafkaProducer
 
 from services.bus.catalogue import create_topics
@@ -75,15 +73,6 @@ def assert_views_equal_model(
         "by_office": dict(expected.by_office),
         "by_country": dict(expected.by_country),
     }
-
-
-@pytest.fixture
-def worker(bus_settings: BusSettings, tmp_path: Path):
-    create_topics(bus_settings)
-    w = RegistryWorker.create(bus_settings, tmp_path)
-    w.start()
-    yield w
-    w.stop()
 
 
 class TestLiveRegistry:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 
-from services.bus.catalogue import create_topics
 from services.bus.publisher import EventMeta, Outgoing, Publisher
 from services.bus.settings import BusSettings
 from services.cli.deadletters import read_deadletters
@@ -22,15 +20,6 @@ from services.contracts.registry import MatchConfirmed, MatchRejected
 from services.sim.simulator import TrafficSimulator
 from tests.integration.registry_harness import RegistryWorker
 from tests.integration.test_poison import LIMIT, RawName, raw_producer
-
-
-@pytest.fixture
-def worker(bus_settings: BusSettings, tmp_path: Path):
-    create_topics(bus_settings)
-    w = RegistryWorker.create(bus_settings, tmp_path)
-    w.start()
-    yield w
-    w.stop()
 
 
 def stays(settings: BusSettings, count: int, seed: int) -> list[tuple[Outgoing, str]]:
