@@ -1,4 +1,4 @@
-"""``golden(record)``: the published view of a citizen record, plain JSON-able data.
+"""``golden(record)``: the published view of a citizen record, as plain values (dates and UTC datetimes).
 
 Every single-valued field carries its provenance (source, office, event id, time), because an officer
 looking at a merged record must be able to tell which mission said what, and when.
@@ -16,24 +16,15 @@ from services.registry.record import CitizenRecord
 __all__ = ["golden"]
 
 
-def _provenance(obs: Observation) -> dict[str, str]:
-    return {
-        "source": obs.source,
-        "office": obs.office,
-        "event_id": obs.event_id,
-        "time": obs.time.isoformat(),
-    }
-
-
-def _date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _provenance(obs: Observation) -> dict[str, Any]:
+    return {"source": obs.source, "office": obs.office, "event_id": obs.event_id, "time": obs.time}
 
 
 def golden(record: CitizenRecord) -> dict[str, Any]:
     """The golden record: status, residence, personal fields (each with provenance) and collections."""
-    personal: dict[str, str] = {}
+    personal: dict[str, Any] = {}
     residence: dict[str, str | None] = dict.fromkeys(RESIDENCE_FIELDS)
-    provenance: dict[str, dict[str, str]] = {}
+    provenance: dict[str, dict[str, Any]] = {}
     status: str | None = None
     stays: list[dict[str, Any]] = []
     passports: list[dict[str, Any]] = []
@@ -58,7 +49,7 @@ def golden(record: CitizenRecord) -> dict[str, Any]:
                     "office": stay.office,
                     "country": stay.country,
                     "city": stay.city,
-                    "arrival_date": stay.arrival_date.isoformat(),
+                    "arrival_date": stay.arrival_date,
                     "office_record_ref": stay.office_record_ref,
                     "event_id": obs.event_id,
                 }
@@ -69,8 +60,8 @@ def golden(record: CitizenRecord) -> dict[str, Any]:
                 {
                     "number": held.number,
                     "issuing_office": held.issuing_office,
-                    "issue_date": _date(held.issue_date),
-                    "expiry_date": _date(held.expiry_date),
+                    "issue_date": held.issue_date,
+                    "expiry_date": held.expiry_date,
                     "event_id": obs.event_id,
                 }
             )
@@ -90,11 +81,11 @@ def golden(record: CitizenRecord) -> dict[str, Any]:
         "personal": personal,
         "provenance": provenance,
         "stays": sorted(stays, key=lambda s: (s["arrival_date"], s["office"], s["office_record_ref"])),
-        "passports": sorted(passports, key=lambda p: (p["issue_date"] or "", p["number"])),
+        "passports": sorted(passports, key=lambda p: (p["issue_date"] or date.min, p["number"])),
         "cases": cases,
         "open_cases": sorted(case for case, entry in cases.items() if entry["status"] == CaseStatus.OPEN),
         "offices": offices,
-        "first_seen": min(times).isoformat(),
-        "last_seen": max(times).isoformat(),
+        "first_seen": min(times),
+        "last_seen": max(times),
         "events": len(times),
     }

@@ -8,7 +8,7 @@ same for the figures, and ``decision_from_event`` / ``decision_event`` translate
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from services.contracts.base import EventModel
@@ -30,6 +30,7 @@ from services.registry.record import CitizenRecord
 
 __all__ = [
     "DecisionPayload",
+    "citizen_record_avro",
     "citizen_record_view",
     "count_view",
     "count_views",
@@ -38,12 +39,17 @@ __all__ = [
 ]
 
 DecisionPayload = MatchConfirmed | MatchRejected | RecordSplit
+_MERGED_AVRO: dict[str, Any] = CitizenRecordModel.merged("cit-" + "0" * 20, "cit-" + "1" * 20).to_avro()
+del _MERGED_AVRO["citizen_id"], _MERGED_AVRO["merged_into"]
+"""Every field of a merged id's record but the two ids, as plain Avro data."""
 
 
-def citizen_record_view(
+def citizen_record_avro(
     citizen_id: str, record: CitizenRecord | None, *, merged_into: str | None = None
-) -> CitizenRecordModel:
-    """The ``CitizenRecord`` published under ``citizen_id``: its golden record, or where it was merged to.
+) -> dict[str, Any]:
+    """The ``CitizenRecord`` published under ``citizen_id`` as plain Avro data: its golden record, or where
+    it was merged to. The core publishes this without building the model (a third of its time went to
+    validating and dumping it again); ``citizen_record_view`` validates the same data into the model.
 
     Exactly one of ``record`` and ``merged_into`` is given. A record stored under another id than its own
     is a routing bug (as in ``record.apply``): ValueError rather than a record published under a wrong key.
@@ -51,29 +57,37 @@ def citizen_record_view(
     if record is None:
         if merged_into is None:
             raise ValueError(f"view of {citizen_id} needs its record or the id it was merged into")
-        return CitizenRecordModel.merged(citizen_id, merged_into)
+        return {"citizen_id": citizen_id, "merged_into": merged_into, **_MERGED_AVRO}
     if merged_into is not None:
         raise ValueError(f"view of {citizen_id} has a record, so it was not merged into another id")
     if record.citizen_id != citizen_id:
         raise ValueError(f"record of {record.citizen_id} is stored under {citizen_id}")
     view = golden(record)
     personal: dict[str, Any] = {**view["personal"], "passports": view["passports"]}
-    return CitizenRecordModel.model_validate(
-        {
-            "citizen_id": citizen_id,
-            "status": view["status"],
-            "residence": view["residence"],
-            "personal": personal,
-            "provenance": view["provenance"],
-            "stays": view["stays"],
-            "cases": [{"case_id": case_id, **entry} for case_id, entry in sorted(view["cases"].items())],
-            "open_cases": view["open_cases"],
-            "offices": view["offices"],
-            "first_seen": view["first_seen"],
-            "updated_at": view["last_seen"],
-            "observations": view["events"],
-        }
-    )
+    if (born := personal.get("date_of_birth")) is not None:
+        personal["date_of_birth"] = date.fromisoformat(born)
+    return {
+        "citizen_id": citizen_id,
+        "merged_into": None,
+        "status": view["status"],
+        "residence": view["residence"],
+        "personal": personal,
+        "provenance": view["provenance"],
+        "stays": view["stays"],
+        "cases": [{"case_id": case_id, **entry} for case_id, entry in sorted(view["cases"].items())],
+        "open_cases": view["open_cases"],
+        "offices": view["offices"],
+        "first_seen": view["first_seen"],
+        "updated_at": view["last_seen"],
+        "observations": view["events"],
+    }
+
+
+def citizen_record_view(
+    citizen_id: str, record: CitizenRecord | None, *, merged_into: str | None = None
+) -> CitizenRecordModel:
+    """``citizen_record_avro`` validated into the contract model (HTTP answers, tests, replays)."""
+    return CitizenRecordModel.from_avro(citizen_record_avro(citizen_id, record, merged_into=merged_into))
 
 
 def count_view(key: str, citizens: int, as_of: datetime) -> OfficeCountModel:

@@ -16,17 +16,18 @@ from datetime import datetime
 from services.bus.decoder import RawRecord
 from services.bus.errors import MalformedPayload
 from services.bus.logs import get_logger
+from services.contracts.registry import CitizenRecordModel
 from services.registry import metrics
 from services.registry.counting import recount
 from services.registry.decisions import DecisionConflict
 from services.registry.identifiers import Hasher
 from services.registry.items import Item, decode_item
-from services.registry.mapping import citizen_record_view, count_view
+from services.registry.mapping import citizen_record_avro, count_view
 from services.registry.model import RegistryModel
 from services.registry.resolution import Resolution
 from services.registry.store import RegistryState
 from services.registry.topics import CITIZENS, COUNTS, OBSERVATIONS
-from services.runtime.projection import ViewRecord
+from services.runtime.projection import PlainView, ViewRecord
 from services.runtime.store import PartitionStore
 
 log = get_logger("registry")
@@ -107,7 +108,8 @@ class RegistryProjection:
             if record is None and cid not in state.moved:
                 continue
             merged_into = None if record is not None else state.moved[cid]
-            views.append(ViewRecord(CITIZENS, cid, citizen_record_view(cid, record, merged_into=merged_into)))
+            plain = citizen_record_avro(cid, record, merged_into=merged_into)
+            views.append(ViewRecord(CITIZENS, cid, PlainView(CitizenRecordModel.SCHEMA, plain)))
         views.extend(
             ViewRecord(COUNTS, key, count_view(key, columns.counts.get(key, 0), as_of))
             for key in sorted(changed_counts)

@@ -11,7 +11,7 @@ the resolver agree without being told.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,8 +21,8 @@ from services.registry.identifiers import citizen_id_for, rank_key
 
 __all__ = ["FORMAT", "CitizenRecord", "apply", "fold", "from_dict", "merge", "residence", "split", "to_dict"]
 
-FORMAT = 1
-"""Version of the stored form (``to_dict``); bump it when the layout changes."""
+FORMAT = 2
+"""Version of the stored form (``to_dict``); bump it when the layout changes (2: observations apart)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -141,21 +141,26 @@ def residence(record: CitizenRecord) -> tuple[Status | None, str | None, str | N
 
 
 def to_dict(record: CitizenRecord) -> dict[str, Any]:
-    """JSON-able stored form; ``from_dict`` gives back an equal record without refolding."""
+    """The stored form of a record without its observations (stored once each, by event id, apart):
+    what changes when an observation joins is a few slots and one id, not the whole history.
+    ``from_dict`` with a lookup of the observations gives back an equal record without refolding.
+    """
     return {
         "format": FORMAT,
         "citizen_id": record.citizen_id,
         "anchor": record.anchor,
-        "observations": [record.observations[key].to_dict() for key in sorted(record.observations)],
+        "observations": sorted(record.observations),
         "winners": dict(sorted(record.winners.items())),
     }
 
 
-def from_dict(data: Mapping[str, Any]) -> CitizenRecord:
-    """Read a stored record; raises ValueError for another format or an inconsistent record."""
+def from_dict(data: Mapping[str, Any], observation: Callable[[str], Observation]) -> CitizenRecord:
+    """Read a stored record, its observations from ``observation`` (by event id); ValueError for another
+    format or an inconsistent record.
+    """
     if data.get("format") != FORMAT:
         raise ValueError(f"stored citizen record is not format {FORMAT}")
-    observations = {item["event_id"]: Observation.from_dict(item) for item in data["observations"]}
+    observations = {event_id: observation(event_id) for event_id in data["observations"]}
     record = CitizenRecord(anchor=data["anchor"], observations=observations, winners=dict(data["winners"]))
     unknown = set(record.winners.values()) - observations.keys()
     if record.citizen_id != data["citizen_id"] or unknown:

@@ -34,7 +34,23 @@ class ViewRecord:
     topic: str
     key: str
     view: Any
-    """A contract model with ``SCHEMA`` and ``to_avro()`` (``services.contracts.ViewModel``)."""
+    """A contract model with ``SCHEMA`` and ``to_avro()`` (``services.contracts.ViewModel``), or a
+    ``PlainView`` of the same data."""
+
+
+@dataclass(frozen=True)
+class PlainView:
+    """A view already as plain Avro data, for a view whose hot path builds it without the contract model
+    (its tests prove the data validates into the model and encodes to the same bytes).
+    """
+
+    SCHEMA: str
+    """Avro full name of the contract."""
+    record: dict[str, Any]
+
+    def to_avro(self) -> dict[str, Any]:
+        """The record as ``fastavro.schemaless_writer`` takes it."""
+        return self.record
 
 
 class Projection(Protocol[S, I]):

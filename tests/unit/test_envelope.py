@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -12,6 +13,8 @@ from services.bus.envelope import (
     SchemaRef,
     dataschema_uri,
     format_time,
+    is_uuid,
+    new_event_id,
     parse_dataschema,
     parse_time,
     require_utc,
@@ -209,3 +212,28 @@ class TestDataschema:
         with pytest.raises(InvalidEnvelope, match="ce_dataschema is not urn:avro:") as caught:
             Envelope.from_headers(headers)
         assert value.decode() not in caught.value.message or not value
+
+
+class TestEventIds:
+    def test_fresh_ids_are_version_4_uuids_and_never_repeat(self) -> None:
+        """Ids come from the process's PRNG: still RFC 4122 version 4 text, 100,000 of them all distinct."""
+        ids = [new_event_id() for _ in range(100_000)]
+        assert len(set(ids)) == len(ids)
+        for text in ids[:1000]:
+            parsed = uuid.UUID(text)
+            assert is_uuid(text)
+            assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+
+    def test_a_forked_child_does_not_repeat_its_parents_ids(self) -> None:
+        """A child of fork() reseeds: the ids it makes next differ from the ones its parent makes next."""
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: send its next id and leave at once
+            os.write(write, new_event_id().encode())
+            os._exit(0)
+        os.close(write)
+        child = os.read(read, 64).decode()
+        os.waitpid(pid, 0)
+        os.close(read)
+        assert child != new_event_id()
+        assert is_uuid(child)

@@ -88,7 +88,7 @@ class TestRegistryStore:
         on_disk = RegistryModel(hasher=hasher, records=store.records)
         on_disk.apply_events(events)
         store.commit(len(events))
-        store.records.cache.clear()
+        store.records.heads.cache.clear()
         assert dict(store.records.items()) == dict(in_memory.records)
 
     def test_clear_empties_every_column(self, store: RegistryStore) -> None:
@@ -102,3 +102,50 @@ class TestRegistryStore:
         assert store.progress == 0
         assert store.record_count == 0
         assert list(store.records) == list(store.placed) == list(store.counts) == []
+
+    def test_an_event_writes_its_observation_once_and_a_small_head(self, store: RegistryStore) -> None:
+        """Each observation is stored once by event id; a citizen's stored head does not grow with the
+        bytes of its history, so one more event costs about the same however long the history is.
+        """
+        model = RegistryModel(hasher=hasher, records=store.records)
+        writes: list[dict[bytes, bytes]] = []
+        backend_write = store.partition.backend.write
+
+        def recording(puts: dict[bytes, bytes], deletes: list[bytes], clear: bytes | None = None) -> None:
+            writes.append(puts)
+            backend_write(puts, deletes, clear)
+
+        store.partition.backend.write = recording  # type: ignore[method-assign]
+        for offset, event in enumerate(simulated(7, 400), start=1):
+            model.apply_events([event])
+            store.commit(offset)
+        observation_keys = [key for puts in writes for key in puts if b"c:observations:" in key]
+        assert len(observation_keys) == len(set(observation_keys)) > 300
+        (cid, record) = max(model.records.items(), key=lambda item: len(item[1].observations))
+        head = store.partition.backend.get(b"00000/c:records:" + cid.encode())
+        assert head is not None
+        stored_history = sum(
+            len(store.partition.backend.get(b"00000/c:observations:" + e.encode()) or b"")
+            for e in record.observations
+        )
+        assert len(record.observations) >= 5
+        assert len(head) < stored_history / 2
+
+    def test_a_store_of_an_earlier_layout_is_rebuilt(self, tmp_path: Path) -> None:
+        """A store written in another layout is cleared when opened, so the worker rebuilds it from its
+        topic instead of failing to read it.
+        """
+        first = RegistryStore(tmp_path / "db")
+        first.placed["cit-1"] = "US|kbri-washington"
+        first.commit(10)
+        first.layout["format"] = "1"
+        first.commit(10)
+        first.close()
+        again = RegistryStore(tmp_path / "db")
+        try:
+            assert again.progress == 0
+            assert "cit-1" not in again.placed
+            again.commit(0)
+            assert again.layout["format"] == "2"
+        finally:
+            again.close()

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from services.bus.decoder import RawRecord
 from services.bus.errors import BusError, MalformedPayload
 from services.bus.settings import BusSettings
+from services.contracts import VIEW_MODELS
 from services.contracts.registry import TOTAL_KEY, CountDimension, figure_key
 from services.registry.intake import to_item
 from services.registry.items import encode_item
@@ -33,7 +34,7 @@ from services.registry.projection import RegistryProjection
 from services.registry.store import RegistryState
 from services.registry.topics import CITIZENS, COUNTS
 from services.runtime.core import ViewRuntime
-from services.runtime.projection import TICK_HEADER, ViewRecord
+from services.runtime.projection import TICK_HEADER, PlainView, ViewRecord
 from services.runtime.store import Column, PartitionStore, Store
 from tests.unit.registry.builders import hasher, simulated
 
@@ -147,6 +148,9 @@ class FakePublisher:
         self.fail: set[int] = set()
 
     def send(self, topic: str, key: str, view: Any) -> Future:
+        """A view sent as plain data is kept as what a reader decodes: its contract model."""
+        if isinstance(view, PlainView):
+            view = VIEW_MODELS[view.SCHEMA].from_avro(view.to_avro())
         return Future(topic, key, view)
 
     async def wait(self, futures: list[Future]) -> None:
