@@ -11,7 +11,7 @@ past and dead-lettered by its topic, partition and offset (its bytes never reach
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -21,7 +21,7 @@ from kafka.errors import CorruptRecordError
 from services.bus.deadletter import DeadLetterWriter
 from services.bus.decoder import EventDecoder, RawRecord
 from services.bus.errors import BusError, CorruptRecord
-from services.bus.events import BusEvent
+from services.bus.events import BusEvent, ViewEvent
 from services.bus.logs import get_logger
 from services.bus.metrics import EVENTS_CONSUMED
 from services.bus.publisher import producer_config
@@ -101,17 +101,19 @@ def _failed_partition(consumer: KafkaConsumer) -> TopicPartition | None:
 
 
 def sort_polled(
-    decoder: EventDecoder, polled: Sequence[RawRecord | Unreadable]
-) -> tuple[list[tuple[RawRecord, BusEvent]], list[tuple[RawRecord, BusError]]]:
-    """Accepted events with their records, and refused records with their reasons, each in poll order."""
-    accepted: list[tuple[RawRecord, BusEvent]] = []
+    decoder: EventDecoder, polled: Sequence[RawRecord | Unreadable], views: Collection[str] = ()
+) -> tuple[list[tuple[RawRecord, BusEvent | ViewEvent]], list[tuple[RawRecord, BusError]]]:
+    """Accepted events (or views, for records of the full topic names in ``views``) with their records,
+    and refused records with their reasons, each in poll order.
+    """
+    accepted: list[tuple[RawRecord, BusEvent | ViewEvent]] = []
     refused: list[tuple[RawRecord, BusError]] = []
     for item in polled:
         if isinstance(item, Unreadable):
             refused.append((item.raw, item.error))
             continue
         try:
-            event = decoder.decode(item)
+            event = decoder.decode_view(item) if item.topic in views else decoder.decode(item)
         except BusError as exc:
             refused.append((item, exc))
             continue
@@ -131,12 +133,15 @@ class BusConsumer:
         component: str,
         settings: BusSettings | None = None,
         auto_offset_reset: str = "earliest",
+        views: Sequence[str] = (),
         **consumer_options: Any,
     ) -> None:
         self.settings = settings or get_settings()
         self.decoder = EventDecoder(self.settings, load_registry(self.settings.schemas_dir))
+        self.views = frozenset(self.settings.topic(t) for t in views)
+        """Full names of the view topics also read: their records are ``ViewEvent`` s."""
         self.consumer = KafkaConsumer(
-            *[self.settings.topic(t) for t in topics],
+            *[self.settings.topic(t) for t in (*topics, *views)],
             bootstrap_servers=self.settings.bootstrap_servers,
             group_id=group_id,
             client_id=f"{self.settings.client_id}-{component}",
@@ -147,26 +152,26 @@ class BusConsumer:
         self._producer = KafkaProducer(**producer_config(self.settings))
         self.deadletters = DeadLetterWriter(self.settings, self._producer, component)
 
-    def accept(self, raw: RawRecord) -> BusEvent | None:
+    def accept(self, raw: RawRecord) -> BusEvent | ViewEvent | None:
         """Decode one record; a refused one goes to the dead-letter topic and None comes back."""
-        accepted, refused = sort_polled(self.decoder, [raw])
+        accepted, refused = sort_polled(self.decoder, [raw], self.views)
         self.deadletters.send_many(refused)
         return accepted[0][1] if accepted else None
 
     def poll_records(
         self, timeout_ms: int = 1000, max_records: int | None = None
-    ) -> list[tuple[RawRecord, BusEvent]]:
-        """One poll: each accepted event with the record it came from, in partition order (refused ones
-        already dead-lettered), so a caller can still refuse an event it fails to handle.
+    ) -> list[tuple[RawRecord, BusEvent | ViewEvent]]:
+        """One poll: each accepted event (or view) with the record it came from, in partition order
+        (refused ones already dead-lettered), so a caller can still refuse one it fails to handle.
         """
         polled = poll_raw(self.consumer, timeout_ms=timeout_ms, max_records=max_records)
-        accepted, refused = sort_polled(self.decoder, polled)
+        accepted, refused = sort_polled(self.decoder, polled, self.views)
         self.deadletters.send_many(refused)
         return accepted
 
     def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[BusEvent]:
         """One poll: the accepted events, in partition order (refused ones already dead-lettered)."""
-        return [event for _, event in self.poll_records(timeout_ms, max_records)]
+        return [e for _, e in self.poll_records(timeout_ms, max_records) if isinstance(e, BusEvent)]
 
     def refuse(self, raw: RawRecord, error: BusError) -> None:
         """Dead-letter a record after all (acknowledged before this returns)."""

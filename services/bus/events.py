@@ -21,8 +21,9 @@ from services.bus.errors import (
     UnknownSchema,
     UnknownSource,
 )
-from services.contracts import EVENT_MODELS
+from services.contracts import EVENT_MODELS, VIEW_MODELS
 from services.contracts.base import EventModel, format_validation_error
+from services.contracts.registry_fields import ViewModel
 from services.reference.offices import is_known_office
 
 
@@ -43,6 +44,35 @@ class BusEvent:
     def type(self) -> str:
         """The event type (``ce_type``): the payload's Avro full name."""
         return self.envelope.type
+
+
+@dataclass(frozen=True)
+class ViewEvent:
+    """One record of a view topic (a processor's published state, e.g. a golden citizen record) as a
+    consumer that follows another view sees it: its envelope, its validated view model, its key.
+    """
+
+    envelope: Envelope
+    view: ViewModel
+    key: str
+
+    @property
+    def id(self) -> str:
+        """The record's id (``ce_id``)."""
+        return self.envelope.id
+
+    @property
+    def type(self) -> str:
+        """The view's type (``ce_type``): its Avro full name."""
+        return self.envelope.type
+
+
+def view_model_for(fullname: str) -> type[ViewModel]:
+    """The pydantic model of a view's Avro full name; UnknownSchema when there is none."""
+    try:
+        return VIEW_MODELS[fullname]
+    except KeyError:
+        raise UnknownSchema(f"no view model for {fullname}") from None
 
 
 def model_for(fullname: str) -> type[EventModel]:

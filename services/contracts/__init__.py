@@ -4,7 +4,16 @@ records processors write for themselves on internal topics.
 
 from __future__ import annotations
 
-from services.contracts import citizen, deadletters, passport, protection, registry, registry_items
+from services.contracts import (
+    citizen,
+    deadletters,
+    passport,
+    protection,
+    protection_items,
+    protection_views,
+    registry,
+    registry_items,
+)
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.common import Channel, Personal, Sex
 from services.contracts.registry_fields import ViewModel
@@ -54,7 +63,8 @@ _MODELS: tuple[type[EventModel], ...] = (
 EVENT_MODELS: dict[str, type[EventModel]] = {model.SCHEMA: model for model in _MODELS}
 
 #: Avro full name -> model of a view a processor publishes (golden record, figures, access log, dead-letter
-#: figures): not events, so ``services.bus.events`` never accepts one from a producer.
+#: figures, protection cases with their breaches and figures): not events, so ``services.bus.events`` never
+#: accepts one from a producer.
 VIEW_MODELS: dict[str, type[ViewModel]] = {
     model.SCHEMA: model
     for model in (
@@ -62,12 +72,17 @@ VIEW_MODELS: dict[str, type[ViewModel]] = {
         registry.OfficeCountModel,
         registry.RecordAccessedModel,
         deadletters.DeadLetterCountModel,
+        protection_views.ProtectionCaseModel,
+        protection_views.CaseOverdueModel,
+        protection_views.CaseOverdueClearedModel,
+        protection_views.ProtectionStatsModel,
     )
 }
 
 #: Avro full name -> model of a record a processor writes for itself on an internal topic (the resolver's
-#: items on ``registry.observations``): neither an event a producer may send nor a view others read, but held
-#: to the same contract rules (an ``.avsc``, personal data only in ``personal``).
+#: items on ``registry.observations``, the protection view's on ``protection.items``): neither an event a
+#: producer may send nor a view others read, but held to the same contract rules (an ``.avsc``, personal
+#: data only in ``personal``).
 INTERNAL_MODELS: dict[str, type[InternalModel]] = {
-    model.SCHEMA: model for model in (registry_items.ResolverItemModel,)
+    model.SCHEMA: model for model in (registry_items.ResolverItemModel, protection_items.ProtectionItemModel)
 }

@@ -222,7 +222,10 @@ class PartitionCore(Generic[S, I]):
                 await self._skip(record, ProcessingFailed(f"{type(exc).__name__} in the {view.name} core"))
                 raise _ChunkFailed from exc
         views = projection.drain(self.state, datetime.now(UTC))
-        await view.publisher.wait([view.publisher.send(v.topic, v.key, v.view) for v in views])
+        send = view.publisher.send
+        await view.publisher.wait(
+            [send(v.topic, v.key, v.view, event_id=v.event_id, time=v.time) for v in views]
+        )
         progress = chunk[-1].offset + 1
         self.store.commit(progress)
         self.end = max(self.end, progress)  # the topic reaches at least as far as what was just read

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import IntEnum
@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 from services.bus.codec import AvroCodec
 from services.bus.consumer import BusConsumer
 from services.bus.errors import BusError, ProcessingFailed
-from services.bus.events import BusEvent
+from services.bus.events import ViewEvent
 from services.bus.logs import get_logger
 from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
@@ -44,8 +44,22 @@ from services.runtime.resume import handled, seed_group, source_headers
 log = get_logger("intake")
 RETRY_SECONDS = 2.0
 
-Transform = Callable[[BusEvent], bytes | None]
-"""What the view makes of one accepted event: the bytes of its item, or None when it does not follow it."""
+
+@dataclass(frozen=True)
+class Forward:
+    """One item for the target topic: its bytes under ``key`` (its partition by the bus's partitioner),
+    or a copy to every partition of the target with ``broadcast`` (state every partition must hold).
+    """
+
+    key: str
+    value: bytes
+    broadcast: bool = False
+
+
+Transform = Callable[[Any], bytes | Sequence[Forward] | None]
+"""What the view makes of one accepted event (a ``BusEvent``; the view model itself for a record of a view
+topic): the bytes of its item (keyed by the event id), the items to forward, or None to follow nothing.
+"""
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,9 @@ class IntakeSpec:
     member_id: str
     """Static group membership id (KIP-345): a restarted intake takes its partitions back at once."""
     session_timeout: float
+    view_sources: tuple[str, ...] = ()
+    """Catalogue names of view topics also read (another processor's published state): each record is
+    decoded as its view model (``BusConsumer(views=...)``) and handed to the transform as that model."""
 
     @property
     def component(self) -> str:
@@ -214,32 +231,39 @@ class Intake:
                     group_instance_id=spec.member_id,
                     session_timeout_ms=int(spec.session_timeout * 1000),
                     heartbeat_interval_ms=int(spec.session_timeout * 1000 / 4),
+                    views=spec.view_sources,
                 )
             )
+            partitions = sorted(producer.partitions_for(target) or ())
             while not self.should_stop():
                 refused_before = consumer.deadletters.sent
                 records = consumer.poll_records(timeout_ms=200, max_records=spec.batch_size)
                 counters.add(Counter.DEADLETTERED, consumer.deadletters.sent - refused_before)
                 counters.set(Counter.WAITING, len(records) + self._behind(consumer))
-                futures = []
+                futures: list[Any] = []
                 for raw, event in records:
                     counters.add(Counter.CONSUMED)
                     try:
-                        item = self.transform(event)
+                        made = self.transform(event.view if isinstance(event, ViewEvent) else event)
+                        forwards = _forwards(event.id, made)
                     except Exception as exc:  # noqa: BLE001 - a defect met by one valid event must not stall the rest
                         consumer.refuse(
                             raw, ProcessingFailed(f"{event.type}: {type(exc).__name__} in {spec.component}")
                         )
                         counters.add(Counter.FAILED)
                         continue
-                    if item is not None:
-                        futures.append(
+                    for forward in forwards:
+                        headers = [*item_headers(consumer.decoder.codec, forward.value), *source_headers(raw)]
+                        to: list[int | None] = list(partitions) if forward.broadcast else [None]
+                        futures.extend(
                             producer.send(
                                 target,
-                                key=event.id.encode(),
-                                value=item,
-                                headers=[*item_headers(consumer.decoder.codec, item), *source_headers(raw)],
+                                key=forward.key.encode(),
+                                value=forward.value,
+                                headers=headers,
+                                partition=partition,
                             )
+                            for partition in to
                         )
                 wait_acknowledged(producer, futures)  # raises if the broker refused one: nothing is committed
                 consumer.commit()
@@ -256,6 +280,15 @@ class Intake:
             if highwater is not None:
                 behind += max(0, highwater - consumer.consumer.position(tp))
         return behind
+
+
+def _forwards(event_id: str, made: bytes | Sequence[Forward] | None) -> Sequence[Forward]:
+    """What a transform returned as forwards: bare bytes are one item keyed by the event id."""
+    if made is None:
+        return ()
+    if isinstance(made, bytes):
+        return (Forward(event_id, made),)
+    return made
 
 
 def item_headers(codec: AvroCodec, item: bytes) -> list[tuple[str, bytes]]:

@@ -36,6 +36,11 @@ class ViewRecord:
     view: Any
     """A contract model with ``SCHEMA`` and ``to_avro()`` (``services.contracts.ViewModel``), or a
     ``PlainView`` of the same data."""
+    event_id: str | None = None
+    """The record's ``ce_id`` when the view derives it (one breach, one id, however often it is sent
+    again after a crash); a fresh id when None."""
+    time: datetime | None = None
+    """The record's ``ce_time`` when the view knows when it happened (from its log); now when None."""
 
 
 @dataclass(frozen=True)

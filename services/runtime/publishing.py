@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from kafka import KafkaProducer
@@ -41,11 +42,26 @@ class ViewPublisher:
         self.source = source
         self.producer = KafkaProducer(**producer_config(settings))
 
-    def send(self, topic: str, key: str, view: Any) -> Any:
-        """Encode ``view`` and hand it to the producer; returns the future of its acknowledgement."""
+    def send(
+        self,
+        topic: str,
+        key: str,
+        view: Any,
+        *,
+        event_id: str | None = None,
+        time: datetime | None = None,
+    ) -> Any:
+        """Encode ``view`` and hand it to the producer (``ce_id`` and ``ce_time`` as given, else fresh);
+        returns the future of its acknowledgement.
+        """
         contract = self.codec.registry.latest(view.SCHEMA)
         envelope = Envelope.new(
-            source=self.source, type=view.SCHEMA, dataschema=contract.dataschema, subject=key
+            source=self.source,
+            type=view.SCHEMA,
+            dataschema=contract.dataschema,
+            subject=key,
+            event_id=event_id,
+            time=time,
         )
         value = self.codec.encode(view.SCHEMA, view.to_avro())
         return self.producer.send(

@@ -98,6 +98,7 @@ from services.contracts.registry_items import (
 )
 from services.reference.nik import generate_nik
 from services.reference.offices import all_offices
+from tests.unit.protection import samples as protection_samples
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 ROOT_NAMESPACE = "id.go.kemlu.bus"
@@ -718,7 +719,13 @@ def _internal_samples() -> list[InternalModel]:
     ]
 
 
-SAMPLES: list[Model] = [*_samples(), *_view_samples(), *_internal_samples()]
+SAMPLES: list[Model] = [
+    *_samples(),
+    *_view_samples(),
+    *_internal_samples(),
+    *protection_samples.view_samples(),
+    *protection_samples.internal_samples(),
+]
 SAMPLE: dict[type[Model], Any] = {type(event): event for event in SAMPLES}
 
 

@@ -147,7 +147,7 @@ class FakePublisher:
         self.waits = 0
         self.fail: set[int] = set()
 
-    def send(self, topic: str, key: str, view: Any) -> Future:
+    def send(self, topic: str, key: str, view: Any, **_envelope: Any) -> Future:
         """A view sent as plain data is kept as what a reader decodes: its contract model."""
         if isinstance(view, PlainView):
             view = VIEW_MODELS[view.SCHEMA].from_avro(view.to_avro())
