@@ -28,6 +28,7 @@ from services.bus.logs import get_logger
 from services.bus.reading import end_offsets, read_range
 from services.bus.settings import BusSettings
 from services.runtime import metrics
+from services.runtime.collector import freeze_survivors
 from services.runtime.progress import Start, chunks, next_step, on_start
 from services.runtime.projection import TICK_HEADER, Projection
 from services.runtime.publishing import ViewPublisher, wait_acknowledged
@@ -90,6 +91,7 @@ class PartitionCore(Generic[S, I]):
         """The partition was assigned here: restore, catch up to the topic's end, then say ready."""
         began = time.monotonic()
         await self.guarded(self._catch_up)
+        freeze_survivors()  # the restored state stays: later collector passes need not walk it
         self.ready = True
         metrics.TAKEOVER_SECONDS.labels(self.view.name).observe(time.monotonic() - began)
         log.info(

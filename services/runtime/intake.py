@@ -38,6 +38,7 @@ from services.bus.events import ViewEvent
 from services.bus.logs import get_logger
 from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
+from services.runtime.collector import tune_collector
 from services.runtime.publishing import wait_acknowledged
 from services.runtime.resume import handled, seed_group, source_headers
 
@@ -311,6 +312,7 @@ def intake_main(settings: BusSettings, spec: IntakeSpec, counters: IntakeCounter
 
     Stops on SIGTERM or SIGINT, and by itself if the worker that started it is gone (even SIGKILLed).
     """
+    tune_collector()
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

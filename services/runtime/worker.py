@@ -19,6 +19,7 @@ from services.bus.codec import AvroCodec
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
 from services.runtime.agents import attach
+from services.runtime.collector import tune_collector
 from services.runtime.core import ViewRuntime
 from services.runtime.faustapp import make_app
 from services.runtime.intake import IntakeCounters, IntakeProcess, IntakeSpec
@@ -56,6 +57,7 @@ class Worker:
         """Check the store against its topic, start the intake and the faust worker; on the way out stop
         the intake, close the store.
         """
+        tune_collector()
         self.runtime.check_store()
         if self.intake is not None:
             self.intake.start()
