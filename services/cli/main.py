@@ -13,7 +13,7 @@ from kafka.errors import KafkaError
 from services.bus.catalogue import CATALOGUE, TopicSpec, create_topics
 from services.bus.errors import BusError
 from services.bus.settings import get_settings
-from services.cli import figures
+from services.cli import cases, figures
 
 app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
@@ -22,14 +22,17 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(dead_app, name="deadletter")
 registry_app = typer.Typer(help="The unified citizen registry.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
+cases_app = typer.Typer(help="Protection cases of every office, live.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
 
 
 def all_topics() -> tuple[TopicSpec, ...]:
     """The bus's catalogue and every processor's own topics."""
     from services.deadletters.app import TOPICS as DEADLETTER_TOPICS
+    from services.protection.topics import PROTECTION_TOPICS
     from services.registry.topics import REGISTRY_TOPICS
 
-    return (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS)
+    return (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS, *PROTECTION_TOPICS)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -190,6 +193,7 @@ def run(
     """The main job: Kafka, topics, the simulator and a live summary. Ctrl-C stops everything."""
     from services.cli.run import Processor, run_bus
     from services.deadletters.app import DeadLetterSettings
+    from services.protection.settings import ProtectionSettings
     from services.registry.settings import RegistrySettings
 
     processors = (
@@ -199,8 +203,11 @@ def run(
         Processor(
             "deadletters", ("deadletter", "worker"), f"http://127.0.0.1:{DeadLetterSettings().web_port}/stats"
         ),
+        Processor(
+            "protection", ("cases", "worker"), f"http://127.0.0.1:{ProtectionSettings().web_port}/stats"
+        ),
     )
-    run_bus(get_settings(), processors, rate=rate, seed=seed, start_broker=broker)
+    run_bus(get_settings(), processors, topics=all_topics(), rate=rate, seed=seed, start_broker=broker)
 
 
 @registry_app.command("worker")
@@ -279,6 +286,11 @@ def registry_counts() -> None:
 
 dead_app.command("worker")(figures.deadletter_worker)
 dead_app.command("figures")(figures.deadletter_figures)
+cases_app.command("worker")(cases.cases_worker)
+cases_app.command("show")(cases.cases_show)
+cases_app.command("office")(cases.cases_office)
+cases_app.command("overdue")(cases.cases_overdue)
+cases_app.command("figures")(cases.cases_figures)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.bus.catalogue import create_topics
+from services.bus.catalogue import TopicSpec, create_topics
 from services.bus.logs import get_logger
 from services.bus.settings import REPO_ROOT, BusSettings
 from services.cli.simulate import Stopper, run_simulator
@@ -78,9 +78,20 @@ def stop_processors(children: dict[str, subprocess.Popen[bytes]], timeout: float
 
 
 def run_bus(
-    settings: BusSettings, processors: tuple[Processor, ...], *, rate: float, seed: int, start_broker: bool
+    settings: BusSettings,
+    processors: tuple[Processor, ...],
+    *,
+    topics: tuple[TopicSpec, ...],
+    rate: float,
+    seed: int,
+    start_broker: bool,
 ) -> None:
-    """Everything `make run` promises: broker, topics, processors, simulator; Ctrl-C stops it all cleanly."""
+    """Everything `make run` promises: broker, topics, processors, simulator; Ctrl-C stops it all cleanly.
+
+    Every topic of the bus and of its processors (``topics``) exists before any processor starts: one
+    processor reads another's view topic (the protection intake reads ``registry.citizens``), and a
+    consumer that subscribed before a topic existed would learn of it only at its next metadata refresh.
+    """
     from deploy.kafka.launcher import KafkaCluster
 
     stopper = Stopper()
@@ -88,7 +99,7 @@ def run_bus(
     started = cluster.start() if cluster is not None else False
     if cluster is not None:
         log.info("kafka_up", bootstrap=cluster.bootstrap_servers, started=started)
-    create_topics(settings)
+    create_topics(settings, topics)
     children = start_processors(processors, REPO_ROOT / "var" / "log")
     log.info("processors_started", processors=list(children), logs=str(REPO_ROOT / "var" / "log"))
     try:

@@ -8,6 +8,8 @@ from services.contracts import (
     citizen,
     deadletters,
     passport,
+    passport_booking,
+    passport_items,
     protection,
     protection_items,
     protection_views,
@@ -46,6 +48,11 @@ _MODELS: tuple[type[EventModel], ...] = (
     passport.PassportPrinted,
     passport.ReadyForPickup,
     passport.Collected,
+    passport_booking.AppointmentRequested,
+    passport_booking.CancellationRequested,
+    passport_booking.QuotaSet,
+    passport_booking.ApplicationRefused,
+    passport_booking.ActionRequired,
     protection.HotlineCallReceived,
     protection.CaseOpened,
     protection.CaseUpdated,
@@ -63,8 +70,8 @@ _MODELS: tuple[type[EventModel], ...] = (
 EVENT_MODELS: dict[str, type[EventModel]] = {model.SCHEMA: model for model in _MODELS}
 
 #: Avro full name -> model of a view a processor publishes (golden record, figures, access log, dead-letter
-#: figures, protection cases with their breaches and figures): not events, so ``services.bus.events`` never
-#: accepts one from a producer.
+#: figures, protection cases with their breaches, figures and lookups): not events, so
+#: ``services.bus.events`` never accepts one from a producer.
 VIEW_MODELS: dict[str, type[ViewModel]] = {
     model.SCHEMA: model
     for model in (
@@ -76,6 +83,10 @@ VIEW_MODELS: dict[str, type[ViewModel]] = {
         protection_views.CaseOverdueModel,
         protection_views.CaseOverdueClearedModel,
         protection_views.ProtectionStatsModel,
+        protection_views.CaseAccessedModel,
+        passport_booking.AppointmentConfirmedModel,
+        passport_booking.AppointmentRefusedModel,
+        passport_booking.NotificationRequestedModel,
     )
 }
 
@@ -84,5 +95,10 @@ VIEW_MODELS: dict[str, type[ViewModel]] = {
 #: producer may send nor a view others read, but held to the same contract rules (an ``.avsc``, personal
 #: data only in ``personal``).
 INTERNAL_MODELS: dict[str, type[InternalModel]] = {
-    model.SCHEMA: model for model in (registry_items.ResolverItemModel, protection_items.ProtectionItemModel)
+    model.SCHEMA: model
+    for model in (
+        registry_items.ResolverItemModel,
+        protection_items.ProtectionItemModel,
+        passport_items.BookingItemModel,
+    )
 }

@@ -1,5 +1,6 @@
 """The protection-case view's contracts: the case (``protection.cases``), its service-level breaches
-(``protection.overdue``) and its figures (``protection.stats``), all ``VIEW_MODELS``.
+(``protection.overdue``), its figures (``protection.stats``) and who looked a case up (``protection.access``),
+all ``VIEW_MODELS``.
 
 Breaches are views, not events: only the case view may say a case is overdue, so no producer can send one
 (``services.bus.events`` accepts none); they are published like every view (same codec, CloudEvents headers),
@@ -28,13 +29,16 @@ from services.contracts.common import (
 )
 from services.contracts.protection import CaseAction, CaseCategory, CaseOutcome, EscalationLevel, Urgency
 from services.contracts.protection_items import NAMESPACE, CaseEventType
+from services.contracts.registry import AccessPurpose
 from services.contracts.registry_fields import CitizenId, Count, Timestamp, ViewModel
 
 __all__ = [
+    "ACCESS_TOPIC",
     "CASES_TOPIC",
     "OVERDUE_TOPIC",
     "STATS_TOPIC",
     "Breach",
+    "CaseAccessedModel",
     "CaseEntry",
     "CaseNote",
     "CaseOverdueClearedModel",
@@ -52,6 +56,7 @@ __all__ = [
 CASES_TOPIC = "protection.cases"
 OVERDUE_TOPIC = "protection.overdue"
 STATS_TOPIC = "protection.stats"
+ACCESS_TOPIC = "protection.access"
 Uuid = Annotated[
     str,
     matching(
@@ -334,3 +339,32 @@ class ProtectionStatsModel(ViewModel):
     def record_key(self) -> str:
         """The Kafka record key: the group and the partition."""
         return f"{self.group}|{self.partition}"
+
+
+class CaseAccessedModel(ViewModel):
+    """``CaseAccessed``: one lookup of a case whose answer shows personal data, on ``protection.access``.
+
+    Not the registry's ``RecordAccessed``: that contract says which citizen was looked up and by what (its
+    ``LookupKind`` has no case, and a nested type never changes across revisions here), and that a lookup
+    found something exactly when it names a citizen, while a case may name none. The purposes are the
+    registry's (``AccessPurpose``, the same symbols in this contract's namespace).
+    """
+
+    SCHEMA: ClassVar[str] = f"{NAMESPACE}.CaseAccessed"
+    TOPIC: ClassVar[str] = ACCESS_TOPIC
+
+    access_id: Uuid
+    requested_by: Annotated[str, Field(min_length=1, max_length=64)]
+    office: OfficeCode
+    accessed_at: Timestamp
+    case_id: NonEmptyStr
+    citizen_id: CitizenId | None = None
+    purpose: AccessPurpose
+    found: bool
+
+    @model_validator(mode="after")
+    def _citizen_of_a_found_case(self) -> Self:
+        """Only a case that was found and shown names a citizen."""
+        if self.citizen_id is not None and not self.found:
+            raise ValueError("citizen_id is set only when the case was found")
+        return self

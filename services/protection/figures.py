@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from services.contracts.protection import CaseCategory, Urgency
 from services.contracts.protection_items import CaseEventType
@@ -28,6 +29,7 @@ __all__ = [
     "WIB",
     "calls_of",
     "counted",
+    "desk_figures",
     "figure_view",
     "median_minutes",
     "moved",
@@ -130,3 +132,45 @@ def median_minutes(totals: dict[str, int]) -> float | None:
         middle.extend(minutes for rank in ((size - 1) // 2, size // 2) if seen <= rank < seen + n)
         seen += n
     return sum(middle) / len(middle)
+
+
+def desk_figures(totals: dict[str, int], now: datetime | None) -> dict[str, Any]:
+    """Reader side: the desk's figures from groups summed over partitions (``sum_partitions``), "today"
+    (WIB) and "the last 24 hours" (the hour of ``now`` and the 23 before it) reckoned from ``now``: the
+    latest partition clock, the time the log has reached, so a replay answers as the live run did.
+    """
+    today = None if now is None else wib_day(now).isoformat()
+    hours = set() if now is None else {_hour(now - timedelta(hours=back)) for back in range(24)}
+    rollup: dict[str, Counter[str]] = {
+        name: Counter()
+        for name in ("open_by_office", "open_by_category", "open_by_urgency", "overdue_by_office")
+    }
+    overdue_by_urgency: Counter[str] = Counter()
+    opened = closed = calls = 0
+    for group, n in totals.items():
+        name, *dims = group.split("|")
+        if name == _F.OPEN_CASES:
+            for key, dim in zip(("open_by_office", "open_by_category", "open_by_urgency"), dims, strict=True):
+                rollup[key][dim] += n
+        elif name == _F.OVERDUE_CASES:
+            rollup["overdue_by_office"][dims[0]] += n
+            overdue_by_urgency[dims[1]] += n
+        elif name == _F.OPENED and dims[0] == today:
+            opened += n
+        elif name == _F.CLOSED and dims[0] == today:
+            closed += n
+        elif name == _F.HOTLINE_CALLS and dims[1] in hours:
+            calls += n
+    return {
+        "as_of": None if now is None else f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z",
+        "today": today,
+        "open_cases": sum(rollup["open_by_office"].values()),
+        "overdue_cases": sum(overdue_by_urgency.values()),
+        "opened_today": opened,
+        "closed_today": closed,
+        "median_minutes_to_close": median_minutes(totals),
+        "hotline_calls_24h": calls,
+        **{key: dict(sorted(counts.items())) for key, counts in rollup.items()},
+        "overdue_by_urgency": dict(sorted(overdue_by_urgency.items())),
+        "groups": dict(sorted(totals.items())),
+    }

@@ -8,7 +8,10 @@ moves the cases naming the identifiers it changed to their citizen (``links``). 
 log: the partition clock is the latest tick (``tick``, with ``clock = True``) or event time seen, and a
 called or open case whose deadline it passes is overdue (``service_levels``). ``drain`` returns the cases
 changed, the breaches found and cleared (in that order), and the figures moved, as absolute values with
-``as_of`` the partition clock: never the runtime's wall clock, so a replay publishes the same records.
+``as_of`` the partition clock: never the runtime's wall clock, so a replay publishes the same records. A
+breach is published with its derived id as ``ce_id`` and its moment (found, or cleared) as ``ce_time``.
+``drain`` also keeps the partition's called and open cases, summarised, in the ``open`` column: what the
+HTTP lists of an office's cases and of overdue cases read without folding every case.
 
 Refused (a ``BusError``, dead-lettered by the runtime): a record that is no item (``read``), and an event id
 already applied with another body (``apply``, before anything changed; the first body stays). Events that
@@ -26,6 +29,7 @@ from pydantic import ValidationError
 from services.bus.decoder import RawRecord
 from services.bus.errors import EventConflict, MalformedPayload
 from services.contracts.base import format_validation_error
+from services.contracts.protection_views import ProtectionCaseModel
 from services.protection.case import CaseFold, fold
 from services.protection.facts import CaseEvent, CitizenLink, Item
 from services.protection.figures import calls_of, counted, figure_view, moved
@@ -34,7 +38,7 @@ from services.protection.links import Links
 from services.protection.service_levels import DEFAULT_LEVELS, Breach, ServiceLevels, cleared_id, overdue_id
 from services.protection.store import CaseRecord, ProtectionColumns
 from services.protection.topics import CASES, ITEMS, OVERDUE, STATS
-from services.protection.views import case_view, cleared_view, overdue_view
+from services.protection.views import case_summary, case_view, cleared_view, overdue_view
 from services.runtime.projection import ViewRecord
 from services.runtime.store import PartitionStore
 
@@ -127,10 +131,11 @@ class ProtectionProjection:
         not depend on how the log was chunked either).
         """
         cases, figures = state.columns.cases, state.columns.figures
-        views = [
-            ViewRecord(CASES, case_id, case_view(case, cases[case_id], self.levels))
-            for case_id, case in sorted(state.touched.items())
-        ]
+        views = []
+        for case_id, case in sorted(state.touched.items()):
+            view = case_view(case, cases[case_id], self.levels)
+            views.append(ViewRecord(CASES, case_id, view))
+            _list(state, case_id, view)
         views.extend(state.breaches)
         views.extend(
             ViewRecord(STATS, view.record_key, view)
@@ -219,7 +224,9 @@ class ProtectionProjection:
             breach.cleared_id = cleared_id(breach.overdue_id)
             breach.cleared_by, breach.cleared_at = trigger.event_id, trigger.time
             view = cleared_view(record.case_id, case.office, case.status, breach)
-            state.breaches.append(ViewRecord(OVERDUE, record.case_id, view))
+            state.breaches.append(
+                ViewRecord(OVERDUE, record.case_id, view, event_id=view.cleared_id, time=view.cleared_at)
+            )
             breach = None
         if running is None or breach is not None or not clock > running.deadline:
             return
@@ -232,7 +239,15 @@ class ProtectionProjection:
             detected_at=clock,
         )
         record.breaches.append(found)
-        state.breaches.append(ViewRecord(OVERDUE, record.case_id, overdue_view(case, running, found)))
+        state.breaches.append(
+            ViewRecord(
+                OVERDUE,
+                record.case_id,
+                overdue_view(case, running, found),
+                event_id=found.overdue_id,
+                time=found.detected_at,
+            )
+        )
 
     def _queue(self, state: ProtectionPartition, record: CaseRecord, case: CaseFold) -> None:
         """Keep the case in the deadline queue while its clock runs and it is not yet overdue."""
@@ -262,6 +277,16 @@ class ProtectionProjection:
                 cases[case_id] = record
                 if case_id not in state.touched:
                     state.touched[case_id] = fold(case_id, record.events.values())
+
+
+def _list(state: ProtectionPartition, case_id: str, view: ProtectionCaseModel) -> None:
+    """Keep the partition's list of called and open cases (the ``open`` column) as the case now stands."""
+    summary = case_summary(view)
+    listed = state.columns.open
+    if summary is not None:
+        listed[case_id] = summary
+    elif case_id in listed:
+        del listed[case_id]
 
 
 def _heap(due: dict[str, datetime]) -> list[tuple[datetime, str]]:

@@ -6,6 +6,8 @@
 - ``figures``: figure group -> this partition's absolute count;
 - ``due``: case id -> the deadline of its running, not yet breached, service-level clock (what ``open``
   rebuilds the in-memory deadline queue from, without reading every case);
+- ``open``: case id -> the summary of each called or open case (``views.case_summary``), what the lists of
+  an office's cases and of overdue cases read;
 - ``meta``: the partition clock.
 
 All are written with the partition's progress in one atomic batch (``services.runtime.store``). Records are
@@ -156,6 +158,7 @@ class ProtectionColumns:
         self.named: Column[list[str]] = partition.column("named", _json, json.loads, cache_size=cache_size)
         self.figures: Column[int] = partition.column("figures", lambda n: str(n).encode(), int)
         self.due: Column[str] = partition.column("due", str.encode, bytes.decode)
+        self.open: Column[dict[str, Any]] = partition.column("open", _json, json.loads)
         self.meta: Column[str] = partition.column("meta", str.encode, bytes.decode)
 
     @property

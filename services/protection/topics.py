@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from services.bus.catalogue import COMPACTED, FOREVER, TopicSpec
 from services.contracts.protection_items import ITEMS_TOPIC
-from services.contracts.protection_views import CASES_TOPIC, OVERDUE_TOPIC, STATS_TOPIC
+from services.contracts.protection_views import ACCESS_TOPIC, CASES_TOPIC, OVERDUE_TOPIC, STATS_TOPIC
 
 ITEMS = ITEMS_TOPIC
 CASES = CASES_TOPIC
 OVERDUE = OVERDUE_TOPIC
 STATS = STATS_TOPIC
+ACCESS = ACCESS_TOPIC
 CITIZENS = "registry.citizens"
 """The registry's golden records: read by the intake for citizen links (declared by the registry)."""
 
@@ -41,5 +42,12 @@ PROTECTION_TOPICS: tuple[TopicSpec, ...] = (
         "id.go.kemlu.bus.protection.v1.ProtectionStats",
         COMPACTED,
         description="absolute figures per partition of protection.items; readers sum over partitions",
+    ),
+    TopicSpec(
+        ACCESS,
+        "case id",
+        "id.go.kemlu.bus.protection.v1.CaseAccessed",
+        FOREVER,
+        description="every lookup of a case that shows personal data: who asked, when, which case, why",
     ),
 )

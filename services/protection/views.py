@@ -1,13 +1,17 @@
-"""The view's published records, built from the pure parts: the case, its breaches, their clearings.
+"""The view's published records, built from the pure parts: the case, its breaches, their clearings; and
+the summary of a called or open case that the desk's lists show.
 
 The case view is the fold (``case.CaseFold``: what the case's events make of it) plus what the partition
 knows besides (its breaches, its citizen) and the service-level clock; ``tests/unit/protection`` check
-each field against the events. Personal data goes only into ``personal``.
+each field against the events. Personal data goes only into ``personal``, never into a summary.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from pydantic_core import to_jsonable_python
 
 from services.contracts.protection_views import (
     CaseOverdueClearedModel,
@@ -20,7 +24,7 @@ from services.protection.facts import CaseEvent
 from services.protection.service_levels import Breach, Running, ServiceLevels
 from services.protection.store import CaseRecord
 
-__all__ = ["case_view", "cleared_view", "overdue_view"]
+__all__ = ["SUMMARY_FIELDS", "case_summary", "case_view", "cleared_view", "listing_order", "overdue_view"]
 
 _ENTRY_FIELDS = (
     "officer_id",
@@ -157,4 +161,45 @@ def cleared_view(
             "cleared_by": breach.cleared_by,
             "cleared_at": breach.cleared_at,
         }
+    )
+
+
+SUMMARY_FIELDS = (
+    "case_id",
+    "status",
+    "office",
+    "category",
+    "urgency",
+    "country",
+    "channel",
+    "officer_id",
+    "escalation",
+    "citizen_id",
+    "opened_at",
+    "last_action_at",
+    "deadline",
+    "overdue",
+    "overdue_id",
+)
+"""What a list shows of a case (as JSON, like the case's own answer), besides how often it was handed over."""
+_LIVE = frozenset({CaseState.CALLED, CaseState.OPEN})
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def case_summary(view: ProtectionCaseModel) -> dict[str, Any] | None:
+    """A called or open case as the lists show it (no personal data); None for a closed or unopened one."""
+    if view.status not in _LIVE:
+        return None
+    summary: dict[str, Any] = to_jsonable_python({name: getattr(view, name) for name in SUMMARY_FIELDS})
+    summary["handovers"] = len(view.handovers)
+    return summary
+
+
+def listing_order(summary: dict[str, Any]) -> tuple[bool, datetime, str]:
+    """Lists show overdue cases first, then by deadline, soonest first (a case without one last)."""
+    deadline = summary["deadline"]
+    return (
+        not summary["overdue"],
+        _LAST if deadline is None else datetime.fromisoformat(deadline),
+        summary["case_id"],
     )

@@ -1,9 +1,12 @@
-"""Reference data: Indonesia's representative offices abroad and the home agencies on the bus.
+"""Reference data: Indonesia's representative offices abroad, the home agencies and the home Immigration
+offices (kantor imigrasi) that take passport applications.
 
 Office codes are the identity every event, topic header and dashboard uses for "who did this", so they
 live in one versioned CSV shipped as package data instead of being scattered through the code. The
 network (95 embassies, 34 consulates, 3 permanent missions) changes rarely; when it does, edit
-``offices.csv`` and never reuse or rename a code, because old events keep referring to it.
+``offices.csv`` and never reuse or rename a code, because old events keep referring to it. Immigration
+offices are ``kanim-<city or area>`` rows of type IMMIGRATION_OFFICE, appended at the end (README, "Passport
+service", says how to add one).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ __all__ = [
     "agencies",
     "all_offices",
     "get_office",
+    "immigration_offices",
     "is_known_office",
     "missions",
     "offices_in",
@@ -28,12 +32,15 @@ __all__ = [
 
 
 class OfficeType(enum.StrEnum):
-    """What kind of office it is; missions are everything except home AGENCY offices."""
+    """What kind of office it is; missions are the offices abroad (and PTRI ASEAN), not AGENCY offices nor
+    the Immigration offices at home (IMMIGRATION_OFFICE, which take passport applications).
+    """
 
     EMBASSY = "EMBASSY"
     CONSULATE = "CONSULATE"
     PERMANENT_MISSION = "PERMANENT_MISSION"
     AGENCY = "AGENCY"
+    IMMIGRATION_OFFICE = "IMMIGRATION_OFFICE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +60,13 @@ class Office:
 
     @property
     def is_mission(self) -> bool:
-        """True for offices abroad (and PTRI ASEAN), False for home agencies."""
-        return self.type is not OfficeType.AGENCY
+        """True for offices abroad (and PTRI ASEAN), False for home agencies and Immigration offices."""
+        return self.type not in {OfficeType.AGENCY, OfficeType.IMMIGRATION_OFFICE}
 
 
 @cache
 def all_offices() -> tuple[Office, ...]:
-    """Every known office, in file order (missions first, then agencies)."""
+    """Every known office, in file order (missions, then agencies, then Immigration offices)."""
     text = resources.files(__package__ or "services.reference").joinpath("offices.csv").read_text("utf-8")
     return tuple(
         Office(
@@ -98,7 +105,13 @@ def missions() -> tuple[Office, ...]:
 @cache
 def agencies() -> tuple[Office, ...]:
     """Home agencies (immigration's passport service, the PWNI directorate, central staff tools)."""
-    return tuple(office for office in all_offices() if not office.is_mission)
+    return tuple(office for office in all_offices() if office.type is OfficeType.AGENCY)
+
+
+@cache
+def immigration_offices() -> tuple[Office, ...]:
+    """The home Immigration offices (kantor imigrasi) that take passport applications, in file order."""
+    return tuple(office for office in all_offices() if office.type is OfficeType.IMMIGRATION_OFFICE)
 
 
 @cache

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -33,6 +33,8 @@ class ProcessorWorker:
     env_prefix: str = "REGISTRY_"
     answers_on: str = "/registry/stats"
     instance: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    """Further environment of the worker's process (its processor's own settings)."""
     process: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -51,6 +53,7 @@ class ProcessorWorker:
         }
         if self.instance:
             env[f"{p}INSTANCE_ID"] = self.instance
+        env.update(self.env)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "services", *self.command],

@@ -719,12 +719,115 @@ def _internal_samples() -> list[InternalModel]:
     ]
 
 
+def _passport_booking_samples() -> list[Model]:
+    """One sample per booking and status contract, optional fields filled."""
+    from services.contracts import passport_booking as pb
+    from services.contracts.passport_items import BookingItemKind, BookingItemModel
+
+    decided = datetime(2025, 6, 1, 8, 30, 15, 123000, tzinfo=UTC)
+    return [
+        pb.AppointmentRequested(
+            request_id="req-1",
+            application_id="app-7f3a",
+            office="kanim-jakarta-selatan",
+            wished_date=date(2025, 6, 2),
+            service=PassportService.NEW,
+            channel=Channel.WHATSAPP,
+            phone_key="ab" * 32,
+            requester_key="cd" * 32,
+            reschedules="BK0123456789",
+            personal=FULL_PERSON,
+        ),
+        pb.CancellationRequested(
+            request_id="req-2",
+            application_id="app-7f3a",
+            booking_code="BK0123456789",
+            office="kanim-jakarta-selatan",
+            reason=CancellationReason.CITIZEN_REQUEST,
+            channel=Channel.APP,
+            personal=JUST_NIK,
+        ),
+        pb.QuotaSet(
+            quota_id="quota-1",
+            office="kanim-jakarta-selatan",
+            service=PassportService.NEW,
+            daily_capacity=120,
+            from_date=date(2025, 6, 1),
+            officer_id=OFFICER,
+        ),
+        pb.ApplicationRefused(
+            application_id="app-7f3a",
+            office="kanim-jakarta-selatan",
+            reason="DOCUMENTS_INVALID",
+            officer_id=OFFICER,
+        ),
+        pb.ActionRequired(
+            application_id="app-7f3a",
+            office="kanim-jakarta-selatan",
+            action="BRING_BIRTH_CERTIFICATE",
+            officer_id=OFFICER,
+        ),
+        pb.AppointmentConfirmedModel(
+            decision_id="0b0f3c1e-2d6a-5b7e-9c1d-3e4f5a6b7c8d",
+            request_id="req-1",
+            application_id="app-7f3a",
+            booking_code="BK0123456789",
+            office="kanim-jakarta-selatan",
+            slot_date=date(2025, 6, 2),
+            queue_number=17,
+            service=PassportService.NEW,
+            channel=Channel.WHATSAPP,
+            reschedules="BK9876543210",
+            decided_at=decided,
+        ),
+        pb.AppointmentRefusedModel(
+            decision_id="0b0f3c1e-2d6a-5b7e-9c1d-3e4f5a6b7c8e",
+            request_id="req-3",
+            application_id="app-7f3b",
+            office="kanim-jakarta-selatan",
+            wished_date=date(2025, 6, 2),
+            reason=pb.BookingRefusal.DAY_FULL,
+            decided_at=decided,
+        ),
+        pb.NotificationRequestedModel(
+            notification_id="0b0f3c1e-2d6a-5b7e-9c1d-3e4f5a6b7c8f",
+            application_id="app-7f3a",
+            office="kanim-jakarta-selatan",
+            template="passport.status.ready_for_pickup",
+            channel=pb.NotificationChannel.WHATSAPP,
+            recipient_key="ef" * 32,
+            caused_by="evt-9",
+            requested_at=decided,
+        ),
+        BookingItemModel(
+            kind=BookingItemKind.REQUEST,
+            request_id="req-1",
+            application_id="app-7f3a",
+            citizen="nik:" + "a" * 64,
+            office="kanim-jakarta-selatan",
+            day=date(2025, 6, 2),
+            service=PassportService.NEW,
+            channel="WHATSAPP",
+            phone_key="ab" * 32,
+            not_applicant=True,
+            reschedules="BK0123456789",
+            booking_code="BK9876543210",
+            queue_number=3,
+            reason="DAY_FULL",
+            quota_id="quota-1",
+            capacity=120,
+            time=decided,
+        ),
+    ]
+
+
 SAMPLES: list[Model] = [
     *_samples(),
     *_view_samples(),
     *_internal_samples(),
     *protection_samples.view_samples(),
     *protection_samples.internal_samples(),
+    *_passport_booking_samples(),
 ]
 SAMPLE: dict[type[Model], Any] = {type(event): event for event in SAMPLES}
 

@@ -14,6 +14,7 @@ from services.reference.offices import (
     agencies,
     all_offices,
     get_office,
+    immigration_offices,
     is_known_office,
     missions,
     offices_in,
@@ -35,7 +36,14 @@ class TestCounts:
         """The agencies are exactly the immigration, PWNI and central-staff offices, all in Indonesia."""
         assert {office.code for office in agencies()} == {"ditjen-imigrasi", "kemlu-pwni", "kemlu-pusat"}
         assert all(office.country == "ID" and office.type is OfficeType.AGENCY for office in agencies())
-        assert len(all_offices()) == len(missions()) + len(agencies())
+        assert len(all_offices()) == len(missions()) + len(agencies()) + len(immigration_offices())
+
+    def test_immigration_offices_take_passports_at_home(self) -> None:
+        """At least the twenty busiest kantor imigrasi are there, all kanim- codes in Indonesia."""
+        found = immigration_offices()
+        assert len(found) >= 20
+        assert all(o.code.startswith("kanim-") and o.country == "ID" and not o.is_mission for o in found)
+        assert get_office("kanim-jakarta-selatan").type is OfficeType.IMMIGRATION_OFFICE
 
 
 class TestCodes:

@@ -92,10 +92,14 @@ class TestValidity:
 
     def test_all_event_types_occur(self, long_stream: list[SimulatedEvent]) -> None:
         """A long run exercises every event type of every domain topic (officers' registry decisions are
-        not traffic the simulator makes).
+        not traffic the simulator makes; nor, until the booking service's workers and simulator land, are
+        its requests, cancellations and offices' holds and refusals).
         """
+        booking = {"AppointmentRequested", "CancellationRequested", "ActionRequired", "ApplicationRefused"}
         domain = {
-            model for model in EVENT_MODELS.values() if model.TOPIC in {"citizen", "passport", "protection"}
+            model
+            for model in EVENT_MODELS.values()
+            if model.TOPIC in {"citizen", "passport", "protection"} and model.__name__ not in booking
         }
         assert {type(item.event) for item in long_stream} == domain
 

@@ -17,6 +17,7 @@ from services.contracts.protection_items import (
 )
 from services.contracts.protection_views import (
     Breach,
+    CaseAccessedModel,
     CaseEntry,
     CaseNote,
     CaseOverdueClearedModel,
@@ -30,6 +31,7 @@ from services.contracts.protection_views import (
     RefusalReason,
     RefusedEntry,
 )
+from services.contracts.registry import AccessPurpose
 
 WHEN = datetime(2025, 6, 2, 9, 30, 15, 123000, tzinfo=UTC)
 NIK_ID = "nik:" + "ab" * 32
@@ -47,9 +49,13 @@ SUBJECT = Personal(
 
 
 def view_samples() -> list[
-    ProtectionCaseModel | CaseOverdueModel | CaseOverdueClearedModel | ProtectionStatsModel
+    ProtectionCaseModel
+    | CaseOverdueModel
+    | CaseOverdueClearedModel
+    | ProtectionStatsModel
+    | CaseAccessedModel
 ]:
-    """A case with every list filled, a breach, its clearing and a figure."""
+    """A case with every list filled, a breach, its clearing, a figure and a lookup of the case."""
     office, pwni = "kbri-kuala-lumpur", "kemlu-pwni"
     opened = CaseEntry(
         event_id="evt-1",
@@ -174,6 +180,16 @@ def view_samples() -> list[
             partition=4,
             count=2**33,
             as_of=WHEN,
+        ),
+        CaseAccessedModel(
+            access_id="5f0c8a52-3c1e-4b7a-9d2e-6a1b0c9d8e7f",
+            requested_by="officer-7",
+            office=pwni,
+            accessed_at=WHEN,
+            case_id="case-2025-0001",
+            citizen_id=CITIZEN,
+            purpose=AccessPurpose.CITIZEN_PROTECTION,
+            found=True,
         ),
     ]
 

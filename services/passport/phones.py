@@ -1,0 +1,69 @@
+"""Stage 1a of fair booking, one fold per partition of ``passport.phones`` (keyed by phone): touts.
+
+A tout (calo) books for many citizens from one phone, so the limit cannot be judged per citizen: each
+request with a phone key passes here first. A request is refused TOO_MANY_REQUESTS when its phone already
+had ``limit`` requests passed on within ``window`` before it (by request time, in partition order, so a
+replay judges the same); otherwise it goes on to the citizen's partition of ``passport.requests``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from services.contracts.passport_booking import BookingRefusal
+from services.passport.booking import DECISIONS, REQUESTS, Out, Refused, Request, no_identity_key
+
+__all__ = ["PhoneLimit", "PhoneStage", "route_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneLimit:
+    """At most ``limit`` requests per phone in any ``window``: a family books for a few, a tout for many."""
+
+    limit: int = 5
+    window: timedelta = timedelta(hours=24)
+
+
+def route_request(request: Request) -> Out:
+    """Where a request goes after the phone check: its citizen's partition (or its own, to be refused)."""
+    return Out(REQUESTS, request.citizen or no_identity_key(request.request_id), request)
+
+
+@dataclass(slots=True)
+class PhoneStage:
+    """One ``passport.phones`` partition: what each request led to, and each phone's recent passes."""
+
+    rules: PhoneLimit = field(default_factory=PhoneLimit)
+    done: dict[str, Out] = field(default_factory=dict)
+    passed: dict[str, deque[Request]] = field(default_factory=dict)
+
+    def apply(self, request: Request) -> list[Out]:
+        """The record ``request`` leads to; the same one again for a request seen before."""
+        seen = self.done.get(request.request_id)
+        if seen is not None:
+            return [seen]
+        recent = self.passed.setdefault(request.phone_key or "", deque())
+        start = request.time - self.rules.window
+        within = sum(1 for earlier in recent if start < earlier.time <= request.time)
+        if within >= self.rules.limit:
+            out = Out(
+                DECISIONS,
+                request.application_id,
+                Refused(
+                    request.request_id,
+                    request.application_id,
+                    request.office,
+                    request.day,
+                    BookingRefusal.TOO_MANY_REQUESTS,
+                    request.time,
+                ),
+            )
+        else:
+            recent.append(request)
+            while len(recent) > 4 * self.rules.limit and recent[0].time <= start:
+                recent.popleft()
+            out = route_request(request)
+        self.done[request.request_id] = out
+        return [out]
