@@ -13,7 +13,9 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from services.bus.errors import EncodeError, MalformedPayload, UnknownSchema
+from services.bus.modelwriter import Write, model_writer
 from services.bus.schemas import Contract, ContractRegistry
+from services.contracts.base import EventModel
 
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
@@ -33,6 +35,7 @@ class AvroCodec:
 
     def __init__(self, registry: ContractRegistry) -> None:
         self.registry = registry
+        self._model_writers: dict[type[EventModel], tuple[bytes, Write] | None] = {}
 
     def encode(self, fullname: str, record: dict[str, Any]) -> bytes:
         """Frame ``record`` with its writer schema's fingerprint; raise EncodeError naming no values."""
@@ -46,6 +49,42 @@ class AvroCodec:
             # fastavro's messages quote the offending datum: keep only its type.
             raise EncodeError(f"record does not fit {fullname} ({type(exc).__name__})") from None
         return buf.getvalue()
+
+    def encode_model(self, model: EventModel) -> bytes:
+        """``encode(model.SCHEMA, model.to_avro())``: the same bytes, or the same error, only faster.
+
+        The body is written straight from the model's fields by a writer built once per model class
+        (``services.bus.modelwriter``); a model whose class has its own ``to_avro``, a schema the writer
+        does not cover, or a value it does not take goes the general way.
+        """
+        cls = type(model)
+        try:
+            compiled = self._model_writers[cls]
+        except KeyError:
+            compiled = self._model_writer(cls)
+        if compiled is None:
+            return self.encode(model.SCHEMA, model.to_avro())
+        frame, write = compiled
+        out = bytearray(frame)
+        try:
+            write(out, model)
+        except Exception:  # noqa: BLE001 - Unfit, or a field missing: fastavro decides, as it always did
+            return self.encode(model.SCHEMA, model.to_avro())
+        return bytes(out)
+
+    def _model_writer(self, cls: type[EventModel]) -> tuple[bytes, Write] | None:
+        """The frame (magic and fingerprint) and body writer of ``cls``, cached; None for the general way."""
+        if cls.to_avro is not EventModel.to_avro:
+            compiled = None
+        else:
+            try:
+                contract = self.registry.latest(cls.SCHEMA)
+            except UnknownSchema:
+                return None  # not cached: ``encode`` raises it, after ``to_avro`` as it always did
+            write = model_writer(contract.schema)
+            compiled = None if write is None else (MAGIC + contract.fingerprint_bytes, write)
+        self._model_writers[cls] = compiled
+        return compiled
 
     def writer_of(self, data: bytes) -> Contract:
         """The contract named by the framing, without decoding the body."""

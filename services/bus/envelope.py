@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,12 @@ EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 Headers = list[tuple[str, bytes]]
 _RANDOM = random.Random()  # noqa: S311 - event and trace ids are not secrets; seeded from os.urandom
 os.register_at_fork(after_in_child=_RANDOM.seed)  # a forked child must not repeat its parent's ids
+# What ``uuid.UUID(int=n, version=4)`` does to n: the variant bits 10 (RFC 4122), the version nibble 4.
+_UUID4_KEEP = ~(0xC000 << 48) & ~(0xF000 << 64)
+_UUID4_SET = 0x8000 << 48 | 4 << 76
+_SPECVERSION_HEADER = ("ce_specversion", SPECVERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+_ZERO = timedelta(0)
 
 
 def new_event_id() -> str:
@@ -49,9 +54,11 @@ def new_event_id() -> str:
 
     Ids must be unique, not unguessable: 122 bits of the process's PRNG (seeded from the OS, and again in
     a forked child) are as unique as ``uuid4``'s, without its system call per event, 4% of the registry
-    core's time.
+    core's time. The text is ``str(uuid.UUID(int=<those bits>, version=4))``, formatted without the
+    object.
     """
-    return str(uuid.UUID(int=_RANDOM.getrandbits(128), version=4))
+    digits = f"{_RANDOM.getrandbits(128) & _UUID4_KEEP | _UUID4_SET:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def new_traceparent() -> str:
@@ -109,19 +116,30 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise InvalidEnvelope("event time must carry a time zone")
     utc = moment.astimezone(UTC)
+    if utc.year >= 1000:  # what strftime below gives, a third of its cost (before 1000, %Y may not pad)
+        return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 - the fastest of the three ways
+            utc.year,
+            utc.month,
+            utc.day,
+            utc.hour,
+            utc.minute,
+            utc.second,
+            utc.microsecond // 1000,
+        )
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def truncate_ms(moment: datetime) -> datetime:
     """Millisecond precision: what ``ce_time`` and Avro timestamp-millis keep, so a round trip is exact."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    extra = moment.microsecond % 1000
+    return moment.replace(microsecond=moment.microsecond - extra) if extra else moment
 
 
 def require_utc(moment: datetime) -> datetime:
     """``moment`` if it is in UTC; InvalidEnvelope for a naive time (whose zone would be guessed from the
     publishing machine) or a non-zero offset (a local time that is easily meant as UTC, or the reverse).
     """
-    if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+    if moment.tzinfo is not UTC and (moment.tzinfo is None or moment.utcoffset() != _ZERO):
         raise InvalidEnvelope("event time must be in UTC (a zone offset of zero, e.g. ...T08:30:15Z)")
     return moment
 
@@ -233,19 +251,20 @@ class Envelope:
     def to_headers(self) -> Headers:
         """The envelope as Kafka headers: ``ce_*`` attributes, content type, then the extensions."""
         headers: Headers = [
-            ("ce_specversion", SPECVERSION.encode()),
+            _SPECVERSION_HEADER,
             ("ce_id", self.id.encode()),
             ("ce_source", self.source.encode()),
             ("ce_type", self.type.encode()),
             ("ce_time", format_time(self.time).encode()),
             ("ce_dataschema", self.dataschema.encode()),
-            ("content-type", CONTENT_TYPE.encode()),
+            _CONTENT_TYPE_HEADER,
         ]
         if self.subject is not None:
             headers.append(("ce_subject", self.subject.encode()))
         if self.traceparent is not None:
             headers.append(("ce_traceparent", self.traceparent.encode()))
-        headers.extend((k, v.encode()) for k, v in self.extensions.items())
+        for name, value in self.extensions.items():
+            headers.append((name, value.encode()))
         return headers
 
     @classmethod

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
 
 from services.bus.errors import KeyMismatch, MissingKeyId, UnknownKeyId
 from services.bus.settings import BusSettings
@@ -27,16 +29,42 @@ _PLAIN_RULES = {
 }
 
 
+_SHA256_BLOCK = 64
+
+
+@lru_cache(maxsize=16)
+def _hmac_sha256_pads(secret: bytes) -> tuple[Any, Any]:
+    """SHA-256 after the inner and outer padded key of HMAC (RFC 2104), computed once per key."""
+    key = hashlib.sha256(secret).digest() if len(secret) > _SHA256_BLOCK else secret
+    key = key.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+    return inner, outer
+
+
+def hmac_sha256_hex(data: bytes, secret: bytes) -> str:
+    """``hmac.new(secret, data, hashlib.sha256).hexdigest()``, from the key's padded states kept per key
+    (half the cost: one HMAC per citizen event published or consumed).
+    """
+    inner, outer = _hmac_sha256_pads(secret)
+    inner = inner.copy()
+    inner.update(data)
+    outer = outer.copy()
+    outer.update(inner.digest())
+    digest: str = outer.hexdigest()
+    return digest
+
+
 def citizen_key(nik: str, secret: bytes) -> str:
     """The pseudonymous citizen key: HMAC-SHA256 over the 16 ASCII digits of the NIK, hex."""
-    return hmac.new(secret, nik.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(nik.encode("ascii"), secret)
 
 
 def keyed_hash(value: str, secret: bytes) -> str:
     """HMAC-SHA256 over the UTF-8 of any text, hex: how processors pseudonymise identifiers (a passport
     number, a name with birth date and place). For a NIK it is exactly ``citizen_key``.
     """
-    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(value.encode("utf-8"), secret)
 
 
 def citizen_hasher(settings: BusSettings) -> Callable[[str], str]:

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ class Contract:
     canonical: str = field(repr=False)
     fingerprint: int
 
-    @property
+    @cached_property
     def fingerprint_bytes(self) -> bytes:
         """The 8 bytes single-object encoding puts after ``C3 01``: the fingerprint, little-endian."""
         return self.fingerprint.to_bytes(8, "little")
@@ -66,9 +66,11 @@ class Contract:
         """The fingerprint as 16 hex digits of the unsigned 64-bit number (big-endian, like Java's)."""
         return f"{self.fingerprint:016x}"
 
-    @property
+    @cached_property
     def dataschema(self) -> str:
-        """The ``ce_dataschema`` URI: full name and fingerprint of the writer schema."""
+        """The ``ce_dataschema`` URI: full name and fingerprint of the writer schema (made once, read for
+        every event published).
+        """
         return dataschema_uri(self.fullname, self.fingerprint)
 
     @property
