@@ -45,7 +45,7 @@ def load(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]],
     """The results of this run, completed from bench/results/ (name -> when recorded) for those not run."""
     merged = dict(results)
     stale: dict[str, str] = {}
-    for name in ("kafka", "publish", "registry", "memory", "restart", "simulator"):
+    for name in ("kafka", "publish", "registry", "protection", "memory", "restart", "simulator"):
         path = RESULTS / f"{name}.json"
         if name not in merged and path.exists():
             merged[name] = json.loads(path.read_text())
@@ -105,6 +105,34 @@ def registry_rows(r: dict[str, Any], k: Limits) -> list[Row]:
                     "<= 250" if q == "p99" and lat["rate"] == 1_000 else "",
                 )
             )
+    return out
+
+
+def protection_rows(r: dict[str, Any], k: Limits) -> list[Row]:
+    """The case view's rate on one and two workers against one consumer; latency against one hop."""
+    consumer = k.text("consumer", "consumer_fetch_records_per_s")
+    out = [
+        Row(
+            f"protection, events/s on {t['workers']} worker{'s' if t['workers'] > 1 else ''}",
+            f"{t['events_per_s']:,.0f}",
+            consumer,
+            k.of(t["events_per_s"], "consumer_fetch_records_per_s"),
+            ">= 5,000 per worker",
+        )
+        for t in r["throughput"]
+    ]
+    lat = r["latency"]
+    for q in ("p50", "p99"):
+        e2e = None if k.kafka is None else float(k.kafka["end_to_end"][f"{q}_ms"])
+        out.append(
+            Row(
+                f"protection, publish->case {q} at {lat['rate']:,}/s, ms",
+                f"{lat[f'{q}_ms']:,.0f}",
+                "" if e2e is None else f"1 hop produce->consume {q} {e2e:,.0f} ms",
+                None if not e2e else lat[f"{q}_ms"] / e2e,
+                "<= 250" if q == "p99" else "",
+            )
+        )
     return out
 
 
@@ -216,6 +244,7 @@ def rows(results: dict[str, dict[str, Any]], stale: dict[str, str]) -> list[Row]
 
     builders: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
         "registry": lambda r: registry_rows(r, k),
+        "protection": lambda r: protection_rows(r, k),
         "publish": lambda r: publish_rows(r, k),
         "kafka": kafka_rows,
         "memory": lambda r: memory_rows(r, k),

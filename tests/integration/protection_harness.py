@@ -37,6 +37,7 @@ from services.protection.topics import CASES, ITEMS, OVERDUE, STATS
 from services.protection.views import case_summary, listing_order
 from services.runtime.projection import TICK_HEADER, ViewRecord
 from services.runtime.store import Store
+from services.sim.engine import SimulatedEvent
 from services.sim.simulator import TrafficSimulator
 from tests.integration.registry_harness import ProcessorWorker
 from tests.unit.protection.oracle import oracle_case, oracle_figures
@@ -63,13 +64,15 @@ def protection_worker(
     )
 
 
-def case_traffic(settings: BusSettings, count: int, seed: int) -> tuple[list[Outgoing], list[BusEvent]]:
+def case_traffic(
+    settings: BusSettings, count: int, seed: int, days: int = 60
+) -> tuple[list[Outgoing], list[BusEvent]]:
     """The first ``count`` protection events of simulated traffic (all in the past), encoded as published,
     and the same events as the intake receives them.
     """
     now = datetime.now(UTC)
-    simulator = TrafficSimulator(seed, start=now - timedelta(days=60))
-    picked = []
+    simulator = TrafficSimulator(seed, start=now - timedelta(days=days))
+    picked: list[SimulatedEvent] = []
     while len(picked) < count:
         picked.extend(s for s in simulator.next_batch(5_000) if s.event.TOPIC == "protection")
     picked = picked[:count]
