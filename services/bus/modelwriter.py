@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from services.contracts.base import ContractModel
@@ -34,6 +34,8 @@ _INT_RANGE = (-(2**31), 2**31 - 1)
 _LONG_RANGE = (-(2**63), 2**63 - 1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _ITEM_TYPES = frozenset({"string", "int", "long", "boolean"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MISSING = object()
 
 
 class Unfit(Exception):
@@ -70,8 +72,11 @@ def long_bytes(value: int) -> bytes:
 class _Source:
     """The lines of one generated writer and the constants they name."""
 
-    def __init__(self, named: Mapping[str, Any]) -> None:
+    def __init__(self, named: Mapping[str, Any], *, plain: bool = False) -> None:
         self.named = named
+        self.plain = plain
+        """Records as plain dicts (a view's Avro data) instead of contract models; maps, arrays of any
+        covered item and UTC timestamps are then covered too."""
         self.lines: list[str] = []
         self.constants: dict[str, object] = {
             "Unfit": Unfit,
@@ -81,6 +86,9 @@ class _Source:
             "small": _SMALL_VARINTS,
             "varint": _varint,
             "long_bytes": long_bytes,
+            "MISSING": _MISSING,
+            "datetime": datetime,
+            "EPOCH": _EPOCH,
         }
         self.building: set[str] = set()
         self.count = 0
@@ -106,9 +114,11 @@ class _Source:
         """Emit what writes ``var`` as a schema given as an object (a record, enum, array or logical type)."""
         kind, logical = schema.get("type"), schema.get("logicalType")
         if logical is not None:
-            return (kind, logical) == ("int", "date") and self.date(var, depth)
+            return self.logical(kind, logical, var, depth)
         if kind == "record":
             return self.record(schema, var, depth)
+        if kind == "map" and self.plain:
+            return self.map(schema["values"], var, depth)
         if kind == "enum":
             return self.enum(schema["symbols"], var, depth)
         if kind == "array":
@@ -143,6 +153,37 @@ class _Source:
         self.emit(depth, f"out += long_bytes({var}.toordinal() - {_EPOCH_ORDINAL})")
         return True
 
+    def logical(self, kind: object, logical: object, var: str, depth: int) -> bool:
+        """Dates; UTC timestamps (millis) in plain data only; no other logical type."""
+        if self.plain and (kind, logical) == ("long", "timestamp-millis"):
+            return self.timestamp(var, depth)
+        return (kind, logical) == ("int", "date") and self.date(var, depth)
+
+    def timestamp(self, var: str, depth: int) -> bool:
+        """An aware datetime as fastavro writes it: whole milliseconds since the epoch, rounded down."""
+        delta = self.fresh("delta")
+        self.emit(depth, f"if type({var}) is not datetime or {var}.tzinfo is None: raise Unfit")
+        self.emit(depth, f"{delta} = {var} - EPOCH")
+        self.emit(
+            depth,
+            f"out += long_bytes(({delta}.days * 86400 + {delta}.seconds) * 1000"
+            f" + {delta}.microseconds // 1000)",
+        )
+        return True
+
+    def map(self, values: Any, var: str, depth: int) -> bool:
+        """A map as fastavro writes it: one block of every entry in the dict's order, then the end."""
+        key, value = self.fresh("key"), self.fresh("value")
+        self.emit(depth, f"if type({var}) is not dict: raise Unfit")
+        self.emit(depth, f"if {var}:")
+        self.emit(depth + 1, f"out += long_bytes(len({var}))")
+        self.emit(depth + 1, f"for {key}, {value} in {var}.items():")
+        self.primitive("string", key, depth + 2)
+        if not self.value(values, value, depth + 2):
+            return False
+        self.emit(depth, "out += b'\\x00'")
+        return True
+
     def enum(self, symbols: list[str], var: str, depth: int) -> bool:
         table, symbol = self.fresh("symbols"), self.fresh("symbol")
         self.constants[table] = {name: long_bytes(i) for i, name in enumerate(symbols)}
@@ -154,14 +195,15 @@ class _Source:
         return True
 
     def array(self, items: Any, var: str, depth: int) -> bool:
-        if not isinstance(items, str) or items not in _ITEM_TYPES:
+        if not self.plain and (not isinstance(items, str) or items not in _ITEM_TYPES):
             return False  # items ``to_avro`` would leave unconverted (enums, records) or dates: fastavro's
         item = self.fresh("item")
         self.emit(depth, f"if type({var}) is not list and type({var}) is not tuple: raise Unfit")
         self.emit(depth, f"if {var}:")
         self.emit(depth + 1, f"out += long_bytes(len({var}))")
         self.emit(depth + 1, f"for {item} in {var}:")
-        self.primitive(items, item, depth + 2)
+        if not self.value(items, item, depth + 2):
+            return False
         self.emit(depth, "out += b'\\x00'")
         return True
 
@@ -191,31 +233,56 @@ class _Source:
         state = self.fresh("state")
         # ``to_avro`` turns a nested contract model into a dict of its fields, and pydantic keeps exactly
         # those in ``__dict__``: a schema field the model lacks is a KeyError, for the general path
-        self.emit(depth, f"if not isinstance({var}, ContractModel): raise Unfit")
-        self.emit(depth, f"{state} = {var}.__dict__")
+        if self.plain:  # a field missing from the dict: fastavro's defaults decide, on the general path
+            self.emit(depth, f"if type({var}) is not dict: raise Unfit")
+            self.emit(depth, f"{state} = {var}")
+        else:
+            self.emit(depth, f"if not isinstance({var}, ContractModel): raise Unfit")
+            self.emit(depth, f"{state} = {var}.__dict__")
         for field in fields:
             value = self.fresh("value")
-            self.emit(depth, f"{value} = {state}[{str(field['name'])!r}]")
+            if self.plain:  # a missing field as fastavro takes it: its default, else null if nullable
+                absent = _absent_literal(field)
+                self.emit(depth, f"{value} = {state}.get({str(field['name'])!r}, {absent})")
+                if absent == "MISSING":
+                    self.emit(depth, f"if {value} is MISSING: raise Unfit")
+            else:
+                self.emit(depth, f"{value} = {state}[{str(field['name'])!r}]")
             if not self.value(field["type"], value, depth):
                 return False
         self.building.discard(name)
         return True
 
 
-def writer_source(schema: Mapping[str, Any]) -> tuple[str, dict[str, object]] | None:
-    """The source of the writer of a record schema as ``fastavro.parse_schema`` returns it, and the
-    constants it names; None when the schema holds a type the writer does not cover.
+def _absent_literal(field: Mapping[str, Any]) -> str:
+    """What fastavro writes for ``field`` missing from a plain record, as source: its default (a simple
+    one), null when the type is nullable without a default, else ``MISSING`` (the general way decides).
     """
-    source = _Source(schema.get("__named_schemas", {}))
+    if "default" in field:
+        default = field["default"]
+        simple = default is None or type(default) in {str, int, bool}
+        return repr(default) if simple else "MISSING"
+    nullable = isinstance(field["type"], list) and "null" in field["type"]
+    return "None" if nullable else "MISSING"
+
+
+def writer_source(schema: Mapping[str, Any], *, plain: bool = False) -> tuple[str, dict[str, object]] | None:
+    """The source of the writer of a record schema as ``fastavro.parse_schema`` returns it, and the
+    constants it names; None when the schema holds a type the writer does not cover. With ``plain``, the
+    writer takes the record as plain Avro data (dicts) instead of a contract model.
+    """
+    source = _Source(schema.get("__named_schemas", {}), plain=plain)
     source.emit(0, "def write(out, model):")
     if not source.record(schema, "model", 1):
         return None
     return "\n".join(source.lines) + "\n", source.constants
 
 
-def model_writer(schema: Mapping[str, Any]) -> Write | None:
-    """The generated writer of a record schema, taking a contract model; None when not covered."""
-    generated = writer_source(schema)
+def model_writer(schema: Mapping[str, Any], *, plain: bool = False) -> Write | None:
+    """The generated writer of a record schema, taking a contract model (with ``plain``: the record as
+    plain Avro data, what a view's hot path builds); None when not covered.
+    """
+    generated = writer_source(schema, plain=plain)
     if generated is None:
         return None
     text, namespace = generated

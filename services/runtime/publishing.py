@@ -19,6 +19,7 @@ from services.bus.codec import AvroCodec
 from services.bus.envelope import Envelope
 from services.bus.publisher import producer_config
 from services.bus.settings import BusSettings
+from services.runtime.projection import PlainView
 
 ACK_TIMEOUT = 60.0
 """Seconds a processor waits for the broker to acknowledge what it sent before it gives the batch up."""
@@ -63,7 +64,11 @@ class ViewPublisher:
             event_id=event_id,
             time=time,
         )
-        value = self.codec.encode(view.SCHEMA, view.to_avro())
+        value = (
+            self.codec.encode_plain(view.SCHEMA, view.record)
+            if isinstance(view, PlainView)
+            else self.codec.encode(view.SCHEMA, view.to_avro())
+        )
         return self.producer.send(
             self.settings.topic(topic), value, key=key.encode(), headers=envelope.to_headers()
         )

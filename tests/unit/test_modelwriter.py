@@ -341,3 +341,77 @@ class TestCoverage:
 )
 def test_long_bytes_is_avro_zigzag_varint(value: int) -> None:
     assert long_bytes(value) == fastavro_body(parse_schema("long"), value)
+
+
+PLAIN_SCHEMA = parse_schema(
+    {
+        "type": "record",
+        "name": "Plain",
+        "namespace": "test.plain",
+        "fields": [
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "maybe", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
+            {"name": "tags", "type": {"type": "map", "values": "string"}},
+            {
+                "name": "parts",
+                "type": {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "Part",
+                        "fields": [
+                            {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+                            {"name": "note", "type": ["null", "string"]},
+                        ],
+                    },
+                },
+            },
+            {"name": "count", "type": "long", "default": 7},
+        ],
+    }
+)
+
+
+class TestPlainRecords:
+    """Views' plain Avro data (dicts) written by the generated writer: fastavro's bytes, or ``Unfit``."""
+
+    @pytest.mark.parametrize(
+        "record",
+        [
+            {
+                "at": datetime(2026, 3, 1, 12, 0, 0, 123999, tzinfo=UTC),
+                "maybe": None,
+                "tags": {"b": "2", "a": "1"},
+                "parts": [{"kind": "B", "note": None}, {"kind": "A"}],
+                "count": 3,
+            },
+            {
+                "at": datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                "maybe": datetime(1970, 1, 1, tzinfo=UTC),
+                "tags": {},
+                "parts": [],
+            },
+        ],
+    )
+    def test_the_bytes_are_fastavros(self, record: dict[str, Any]) -> None:
+        """Timestamps rounded as fastavro rounds them (before the epoch too), maps in the dict's order,
+        missing fields as their default or null.
+        """
+        write = model_writer(PLAIN_SCHEMA, plain=True)
+        assert write is not None
+        out = bytearray()
+        write(out, record)
+        assert bytes(out) == fastavro_body(PLAIN_SCHEMA, record)
+
+    def test_what_it_does_not_take_is_unfit(self) -> None:
+        """A naive time, a model instead of a dict, a missing field without default: the general way."""
+        write = model_writer(PLAIN_SCHEMA, plain=True)
+        assert write is not None
+        good = {"at": datetime(2026, 1, 1, tzinfo=UTC), "maybe": None, "tags": {}, "parts": []}
+        for bad in (
+            {**good, "at": datetime(2026, 1, 1)},
+            {key: value for key, value in good.items() if key != "at"},
+            {**good, "parts": [{"kind": "C"}]},
+        ):
+            with pytest.raises(Unfit):
+                write(bytearray(), bad)
