@@ -6,13 +6,14 @@ event or raises a BusError, so one hostile record can be dead-lettered and never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from services.bus.codec import AvroCodec
+from services.bus.codec import AvroCodec, Decoded
 from services.bus.envelope import Envelope
 from services.bus.errors import (
     BusError,
@@ -97,12 +98,7 @@ class EventDecoder:
         The rules below are meant to be total on their own (the fuzz tests hold them to it); the last
         clause is the guarantee for an input nobody thought of: it becomes DECODE_FAILED, not a crash.
         """
-        try:
-            return self._decode(raw, now)
-        except BusError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - see the docstring: one record must never stop a consumer
-            raise DecodeFailed(f"the decoder failed on this record ({type(exc).__name__})") from None
+        return _total(lambda: self._decode(raw, now))
 
     def decode_view(self, raw: RawRecord) -> ViewEvent:
         """A record of a view topic, validated into its view model; the first rule it breaks raises.
@@ -110,46 +106,56 @@ class EventDecoder:
         Views are written by the bus's own processors, keyed by their own ids (not citizen keys), so the
         event rules (source, time, key) do not apply; envelope, framing, schema and topic rules do.
         """
-        try:
-            return self._decode_view(raw)
-        except BusError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - as in ``decode``: one record must never stop a consumer
-            raise DecodeFailed(f"the decoder failed on this record ({type(exc).__name__})") from None
+        return _total(lambda: self._decode_view(raw))
 
-    def _decode_view(self, raw: RawRecord) -> ViewEvent:
+    def _framed(
+        self, raw: RawRecord, model_of: Callable[[str], type[Any]], where: str
+    ) -> tuple[Envelope, Decoded, type[Any]]:
+        """Envelope, framing, schema and topic rules, shared by events and views: the envelope, the
+        decoded body and the model it is, on its own topic.
+        """
         if raw.value is None:
-            raise MalformedPayload("record has no value (a tombstone on a view topic)")
+            raise MalformedPayload(f"record has no value (a tombstone on a {where} topic)")
         envelope = Envelope.from_headers(raw.headers)
         decoded = self.codec.decode(raw.value)
         if decoded.writer.fullname != envelope.type:
             raise InvalidEnvelope(f"ce_type does not match the payload {decoded.writer.fullname}")
         check_dataschema(envelope, decoded.writer, self.codec.registry)
-        model = view_model_for(decoded.reader.fullname)
+        model = model_of(decoded.reader.fullname)
         home = self.settings.topic(model.TOPIC)
         if raw.topic != home:
             raise WrongTopic(f"{model.__name__} belongs on topic {home}, not on {raw.topic}")
+        return envelope, decoded, model
+
+    def _decode_view(self, raw: RawRecord) -> ViewEvent:
+        envelope, decoded, model = self._framed(raw, view_model_for, "view")
         try:
             view = model.from_avro(decoded.record)
         except ValidationError as exc:
             raise InvalidEvent(f"{model.__name__}: {format_validation_error(exc)}") from None
-        key = raw.key.decode("utf-8", "replace") if raw.key is not None else ""
-        return ViewEvent(envelope=envelope, view=view, key=key)
+        return ViewEvent(envelope=envelope, view=view, key=_key_text(raw))
 
     def _decode(self, raw: RawRecord, now: datetime | None) -> BusEvent:
-        if raw.value is None:
-            raise MalformedPayload("record has no value (a tombstone on a domain topic)")
-        envelope = Envelope.from_headers(raw.headers)
-        decoded = self.codec.decode(raw.value)
-        if decoded.writer.fullname != envelope.type:
-            raise InvalidEnvelope(f"ce_type does not match the payload {decoded.writer.fullname}")
-        check_dataschema(envelope, decoded.writer, self.codec.registry)
-        model = model_for(decoded.reader.fullname)
-        home = self.settings.topic(model.TOPIC)
-        if raw.topic != home:
-            raise WrongTopic(f"{model.__name__} belongs on topic {home}, not on {raw.topic}")
+        envelope, decoded, _ = self._framed(raw, model_for, "domain")
         payload = build_payload(decoded.reader.fullname, decoded.record)
         check_event(envelope, payload, skew=self.skew, now=now)
         check_key(payload, raw.key, envelope.extensions.get(KEYID_HEADER), self.keyring)
-        key = raw.key.decode("utf-8", "replace") if raw.key is not None else ""
-        return BusEvent(envelope=envelope, payload=payload, key=key)
+        return BusEvent(envelope=envelope, payload=payload, key=_key_text(raw))
+
+
+T = TypeVar("T")
+
+
+def _total(decode: Callable[[], T]) -> T:
+    """``decode()``, with anything but a BusError made DECODE_FAILED: one record never stops a consumer."""
+    try:
+        return decode()
+    except BusError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see EventDecoder.decode: one record must never stop a consumer
+        raise DecodeFailed(f"the decoder failed on this record ({type(exc).__name__})") from None
+
+
+def _key_text(raw: RawRecord) -> str:
+    """The record key as text (an empty one when the record has none)."""
+    return raw.key.decode("utf-8", "replace") if raw.key is not None else ""

@@ -28,33 +28,10 @@ from services.reference.offices import is_known_office
 
 
 @dataclass(frozen=True)
-class BusEvent:
-    """One event as producers send it and consumers see it."""
+class Enveloped:
+    """What every record of the bus carries: its CloudEvents envelope."""
 
     envelope: Envelope
-    payload: EventModel
-    key: str
-
-    @property
-    def id(self) -> str:
-        """The event id (``ce_id``)."""
-        return self.envelope.id
-
-    @property
-    def type(self) -> str:
-        """The event type (``ce_type``): the payload's Avro full name."""
-        return self.envelope.type
-
-
-@dataclass(frozen=True)
-class ViewEvent:
-    """One record of a view topic (a processor's published state, e.g. a golden citizen record) as a
-    consumer that follows another view sees it: its envelope, its validated view model, its key.
-    """
-
-    envelope: Envelope
-    view: ViewModel
-    key: str
 
     @property
     def id(self) -> str:
@@ -63,8 +40,26 @@ class ViewEvent:
 
     @property
     def type(self) -> str:
-        """The view's type (``ce_type``): its Avro full name."""
+        """The record's type (``ce_type``): its payload's Avro full name."""
         return self.envelope.type
+
+
+@dataclass(frozen=True)
+class BusEvent(Enveloped):
+    """One event as producers send it and consumers see it."""
+
+    payload: EventModel
+    key: str
+
+
+@dataclass(frozen=True)
+class ViewEvent(Enveloped):
+    """One record of a view topic (a processor's published state, e.g. a golden citizen record) as a
+    consumer that follows another view sees it: its envelope, its validated view model, its key.
+    """
+
+    view: ViewModel
+    key: str
 
 
 def view_model_for(fullname: str) -> type[ViewModel]:

@@ -25,18 +25,7 @@ from services.cli.view_client import ViewClient
 from services.contracts.protection_views import ProtectionStatsModel
 from services.protection.figures import desk_figures, sum_partitions
 from services.protection.settings import ProtectionSettings
-
-_ENTRY_DETAILS = (
-    "officer_id",
-    "category",
-    "urgency",
-    "call_id",
-    "to_office",
-    "reason",
-    "level",
-    "action",
-    "outcome",
-)
+from services.protection.views import ENTRY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -74,7 +63,7 @@ def _event(entry: dict[str, Any]) -> str:
 
 
 def _details(entry: dict[str, Any]) -> str:
-    return " ".join(f"{name}={entry[name]}" for name in _ENTRY_DETAILS if entry.get(name) is not None)
+    return " ".join(f"{name}={entry[name]}" for name in ENTRY_FIELDS if entry.get(name) is not None)
 
 
 def render_case(case: dict[str, Any], *, show_personal: bool) -> str:

@@ -24,9 +24,17 @@ from services.protection.facts import CaseEvent
 from services.protection.service_levels import Breach, Running, ServiceLevels
 from services.protection.store import CaseRecord
 
-__all__ = ["SUMMARY_FIELDS", "case_summary", "case_view", "cleared_view", "listing_order", "overdue_view"]
+__all__ = [
+    "ENTRY_FIELDS",
+    "SUMMARY_FIELDS",
+    "case_summary",
+    "case_view",
+    "cleared_view",
+    "listing_order",
+    "overdue_view",
+]
 
-_ENTRY_FIELDS = (
+ENTRY_FIELDS = (  # the event fields a history entry carries besides its id, type, time and office
     "officer_id",
     "category",
     "urgency",
@@ -46,7 +54,7 @@ def _entry(event: CaseEvent) -> dict[str, Any]:
         "source": event.source,
         "office": event.office,
         "time": event.time,
-        **{name: getattr(event, name) for name in _ENTRY_FIELDS},
+        **{name: getattr(event, name) for name in ENTRY_FIELDS},
     }
 
 
