@@ -236,7 +236,9 @@ class Intake:
                 )
             )
             partitions = sorted(producer.partitions_for(target) or ())
+            watch = CoordinatorWatch(bound=spec.session_timeout * 3)
             while not self.should_stop():
+                watch.check(_coordinator_known(consumer), time.monotonic())
                 refused_before = consumer.deadletters.sent
                 records = consumer.poll_records(timeout_ms=200, max_records=spec.batch_size)
                 counters.add(Counter.DEADLETTERED, consumer.deadletters.sent - refused_before)
@@ -281,6 +283,42 @@ class Intake:
             if highwater is not None:
                 behind += max(0, highwater - consumer.consumer.position(tp))
         return behind
+
+
+class CoordinatorLost(Exception):
+    """The consumer has not known its group coordinator for too long: start over with a new client."""
+
+
+@dataclass
+class CoordinatorWatch:
+    """Raises ``CoordinatorLost`` once the coordinator stayed unknown for ``bound`` seconds.
+
+    kafka-python 3.0 can spin for good looking up a coordinator whose first connection failed (a broker
+    just started): each lookup finds the node, finds it disconnected in its reconnect backoff, declares it
+    dead and looks it up again, never connecting. The intake then polls nothing and commits nothing with
+    nothing counted as waiting, so it looked healthy; a new client connects at once.
+    """
+
+    bound: float
+    unknown_since: float | None = None
+
+    def check(self, known: bool, now: float) -> None:  # noqa: FBT001 - a state, not an option
+        """Note whether the coordinator is known at ``now``; raise if it has been unknown too long."""
+        if known:
+            self.unknown_since = None
+        elif self.unknown_since is None:
+            self.unknown_since = now
+        elif now - self.unknown_since > self.bound:
+            raise CoordinatorLost(f"no group coordinator for {self.bound:.0f} s")
+
+
+def _coordinator_known(consumer: BusConsumer) -> bool:
+    """Whether kafka-python's consumer knows and is connected to its group coordinator (its private
+    coordinator object; a client without one is taken as knowing, so the watch never fires wrongly).
+    """
+    coordinator = getattr(consumer.consumer, "_coordinator", None)
+    unknown = getattr(coordinator, "coordinator_unknown", None)
+    return unknown is None or not unknown()
 
 
 def _forwards(event_id: str, made: bytes | Sequence[Forward] | None) -> Sequence[Forward]:
