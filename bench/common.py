@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,22 @@ def broker_for(cluster: KafkaCluster | None) -> Iterator[KafkaCluster]:
         return
     with broker() as own:
         yield own
+
+
+def latency_figures(latencies: list[float], not_visible_after: float) -> dict[str, float]:
+    """Samples, how many were not visible within ``not_visible_after`` s (counted as that bound), and
+    p50 / p99 / max in ms of publish -> visible latencies given in seconds.
+    """
+    ordered = sorted(latencies)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "samples": len(ordered),
+        "not_visible_within_s": not_visible_after,
+        "not_visible": sum(1 for value in ordered if value >= not_visible_after),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:

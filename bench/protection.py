@@ -11,7 +11,6 @@ Goal (the issue's): >= 5,000 events/s per worker, p99 <= 250 ms at 1,000/s.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import threading
 import time
@@ -19,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from bench.common import broker_for, write_result
+from bench.common import broker_for, latency_figures, write_result
 from deploy.kafka.launcher import KafkaCluster, free_port
 from services.bus.catalogue import CATALOGUE, create_topics
 from services.bus.publisher import Publisher
@@ -149,17 +148,7 @@ def latency(bootstrap: str, tmp: Path) -> dict[str, float]:
         done.set()
         publisher.close()
         worker.stop()
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {
-        "rate": RATE,
-        "seconds": SECONDS,
-        "samples": len(latencies),
-        "not_visible": sum(1 for value in latencies if value >= TRACK_SECONDS),
-        "p50_ms": round(q[49] * 1000, 1),
-        "p99_ms": round(q[98] * 1000, 1),
-        "max_ms": round(latencies[-1] * 1000, 1),
-    }
+    return {"rate": RATE, "seconds": SECONDS, **latency_figures(latencies, TRACK_SECONDS)}
 
 
 def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:

@@ -15,7 +15,6 @@ reported. Goal: >= 5,000 events/s per worker, p99 <= 250 ms at 1,000/s.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import threading
 import time
@@ -23,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import broker_for, write_result
+from bench.common import broker_for, latency_figures, write_result
 from deploy.kafka.launcher import KafkaCluster
 from services.bus.catalogue import create_topics
 from services.bus.events import BusEvent
@@ -151,18 +150,7 @@ def latency(cluster_bootstrap: str, tmp: Path, rate: int) -> dict[str, float]:
     finally:
         publishing_done.set()
         worker.stop()
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {
-        "rate": rate,
-        "seconds": SECONDS,
-        "samples": len(latencies),
-        "not_visible_within_s": TRACK_SECONDS,
-        "not_visible": sum(1 for value in latencies if value >= TRACK_SECONDS),
-        "p50_ms": round(q[49] * 1000, 1),
-        "p99_ms": round(q[98] * 1000, 1),
-        "max_ms": round(latencies[-1] * 1000, 1),
-    }
+    return {"rate": rate, "seconds": SECONDS, **latency_figures(latencies, TRACK_SECONDS)}
 
 
 def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ reader resolves it to the latest revision of the same full name. No schema-regis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -63,15 +64,7 @@ class AvroCodec:
             compiled = self._model_writers[cls]
         except KeyError:
             compiled = self._model_writer(cls)
-        if compiled is None:
-            return self.encode(model.SCHEMA, model.to_avro())
-        frame, write = compiled
-        out = bytearray(frame)
-        try:
-            write(out, model)
-        except Exception:  # noqa: BLE001 - Unfit, or a field missing: fastavro decides, as it always did
-            return self.encode(model.SCHEMA, model.to_avro())
-        return bytes(out)
+        return _written(compiled, model, lambda: self.encode(model.SCHEMA, model.to_avro()))
 
     def encode_plain(self, fullname: str, record: dict[str, Any]) -> bytes:
         """``encode(fullname, record)``: the same bytes, or the same error, only faster, for the plain Avro
@@ -82,15 +75,7 @@ class AvroCodec:
             compiled = self._plain_writers[fullname]
         except KeyError:
             compiled = self._plain_writer(fullname)
-        if compiled is None:
-            return self.encode(fullname, record)
-        frame, write = compiled
-        out = bytearray(frame)
-        try:
-            write(out, record)
-        except Exception:  # noqa: BLE001 - Unfit, or a field missing: fastavro decides, as it always did
-            return self.encode(fullname, record)
-        return bytes(out)
+        return _written(compiled, record, lambda: self.encode(fullname, record))
 
     def _plain_writer(self, fullname: str) -> tuple[bytes, Write] | None:
         """The frame and plain-data writer of ``fullname``, cached; None for the general way."""
@@ -144,3 +129,18 @@ class AvroCodec:
         if not isinstance(record, dict):
             raise MalformedPayload(f"{writer.fullname} body is not a record")
         return Decoded(record=record, writer=writer, reader=reader)
+
+
+def _written(compiled: tuple[bytes, Write] | None, datum: object, general: Callable[[], bytes]) -> bytes:
+    """``datum`` framed and written by a generated writer; ``general()`` (fastavro, the same bytes or the
+    same error) when there is none or it does not take the datum.
+    """
+    if compiled is None:
+        return general()
+    frame, write = compiled
+    out = bytearray(frame)
+    try:
+        write(out, datum)
+    except Exception:  # noqa: BLE001 - Unfit, or a field missing: fastavro decides, as it always did
+        return general()
+    return bytes(out)
