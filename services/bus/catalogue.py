@@ -46,6 +46,13 @@ CATALOGUE: tuple[TopicSpec, ...] = (
         description="appointments and passport applications, booking to collection",
     ),
     TopicSpec(
+        "passport.quotas",
+        "office code",
+        "id.go.kemlu.bus.passport.v1.QuotaSet",
+        FOREVER,
+        description="each office's daily capacity per passport service, from a given day on",
+    ),
+    TopicSpec(
         "protection",
         "case id",
         "id.go.kemlu.bus.protection.v1.*",

@@ -24,6 +24,7 @@ KEYID_HEADER = "bus_keyid"
 _PLAIN_RULES = {
     "citizen": "a citizen event without a NIK is keyed ref:<office>:<office_record_ref> of its payload",
     "passport": "a passport event is keyed by its payload's application_id",
+    "passport.quotas": "a quota is keyed by its payload's office",
     "protection": "a protection event is keyed by its payload's case_id",
     "registry.decisions": "a match decision is keyed by its candidate_id, a split by its citizen_id",
 }
@@ -102,6 +103,8 @@ def plain_key(event: EventModel) -> str:
         return str(getattr(event, "application_id"))  # noqa: B009
     if event.TOPIC == "protection":
         return str(getattr(event, "case_id"))  # noqa: B009
+    if event.TOPIC == "passport.quotas":
+        return str(getattr(event, "office"))  # noqa: B009
     if event.TOPIC == "registry.decisions":
         # A match decision by its candidate, a split by the citizen it splits: one key, one order.
         return str(getattr(event, "candidate_id", None) or getattr(event, "citizen_id"))  # noqa: B009

@@ -39,6 +39,7 @@ __all__ = [
     "AppointmentConfirmedModel",
     "AppointmentRefusedModel",
     "AppointmentRequested",
+    "BookingCancelledModel",
     "BookingRefusal",
     "CancellationRequested",
     "NotificationChannel",
@@ -174,6 +175,24 @@ class AppointmentRefusedModel(ViewModel):
     office: OfficeCode
     wished_date: date
     reason: BookingRefusal
+    decided_at: Timestamp
+
+
+class BookingCancelledModel(ViewModel):
+    """The service cancelled an active booking at its citizen's request: the cancellation's one decision."""
+
+    SCHEMA: ClassVar[str] = f"{_NAMESPACE}.BookingCancelled"
+    TOPIC: ClassVar[str] = DECISIONS_TOPIC
+
+    decision_id: NonEmptyStr
+    request_id: NonEmptyStr
+    application_id: NonEmptyStr
+    booking_code: NonEmptyStr
+    booked_by: NonEmptyStr
+    office: OfficeCode
+    slot_date: date
+    reason: CancellationReason
+    channel: Channel
     decided_at: Timestamp
 
 

@@ -6,10 +6,15 @@ active booking and may move it once). A request that may go on becomes an ``Ask`
 partition of ``passport.slots``; the slot's ``Answer`` comes back here and becomes the request's one
 decision. A cancellation of the active booking decides at once and releases the slot. A booking stops
 being active once its day is over (a later request's day on the calendar is after it): used or missed.
+
+The state is three mappings with string keys, plain dicts by default or the partition's store columns
+(``services.passport.stage_store``): every change is written back by assignment or deletion, never made in
+place on a value read from them.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 from services.contracts.passport_booking import BookingRefusal
@@ -44,16 +49,18 @@ class Booking:
 class CitizenStage:
     """The state of one ``passport.requests`` partition, by citizen key."""
 
-    active: dict[str, Booking] = field(default_factory=dict)
-    pending: dict[str, Request] = field(default_factory=dict)
+    active: MutableMapping[str, Booking] = field(default_factory=dict)
+    """Citizen -> the booking it holds."""
+    pending: MutableMapping[str, Request] = field(default_factory=dict)
     """Citizen -> the request waiting for its slot's answer."""
-    done: dict[str, list[Out]] = field(default_factory=dict)
+    done: MutableMapping[str, tuple[Out, ...]] = field(default_factory=dict)
     """Request id -> what its decision wrote (written again, unchanged, for a record seen twice)."""
 
     def apply(self, record: Request | Cancel | Answer) -> list[Out]:
         """Fold one record of the partition; what it writes (the same again for a record seen before)."""
-        if record.request_id in self.done:
-            return list(self.done[record.request_id])
+        seen = self.done.get(record.request_id)
+        if seen is not None:
+            return list(seen)
         if isinstance(record, Answer):
             return self._answer(record)
         if isinstance(record, Cancel):
@@ -139,7 +146,7 @@ class CitizenStage:
         return [Out(DECISIONS, cancel.application_id, cancelled), _release(booked, cancel)]
 
     def _decide(self, request_id: str, outs: list[Out]) -> list[Out]:
-        self.done[request_id] = outs
+        self.done[request_id] = tuple(outs)
         return list(outs)
 
 

@@ -7,19 +7,22 @@ time, so a decision written again after a crash is the same record in every byte
 from __future__ import annotations
 
 from services.contracts.common import Channel
-from services.contracts.passport import AppointmentCancelled, CancellationReason
-from services.contracts.passport_booking import AppointmentConfirmedModel, AppointmentRefusedModel
+from services.contracts.passport import CancellationReason
+from services.contracts.passport_booking import (
+    AppointmentConfirmedModel,
+    AppointmentRefusedModel,
+    BookingCancelledModel,
+)
 from services.passport.booking import Cancelled, Confirmed, Decision, Refused
 
-__all__ = ["decision_record"]
+__all__ = ["DecisionRecord", "decision_record"]
 
 
-def decision_record(
-    decision: Decision,
-) -> AppointmentConfirmedModel | AppointmentRefusedModel | AppointmentCancelled:
-    """The contract model of a decision (a cancellation is the existing ``AppointmentCancelled``, its
-    ``appointment_id`` the booking code).
-    """
+DecisionRecord = AppointmentConfirmedModel | AppointmentRefusedModel | BookingCancelledModel
+
+
+def decision_record(decision: Decision) -> DecisionRecord:
+    """The contract model of a decision, as ``passport.decisions`` carries it."""
     if isinstance(decision, Confirmed):
         return AppointmentConfirmedModel(
             decision_id=decision.decision_id,
@@ -45,11 +48,16 @@ def decision_record(
             decided_at=decision.time,
         )
     if isinstance(decision, Cancelled):
-        return AppointmentCancelled(
+        return BookingCancelledModel(
+            decision_id=decision.decision_id,
+            request_id=decision.request_id,
             application_id=decision.application_id,
-            appointment_id=decision.booking_code,
+            booking_code=decision.booking_code,
+            booked_by=decision.booked_by,
             office=decision.office,
+            slot_date=decision.day,
             reason=CancellationReason(decision.reason),
             channel=Channel(decision.channel),
+            decided_at=decision.time,
         )
     raise TypeError(type(decision).__name__)

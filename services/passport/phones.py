@@ -4,13 +4,17 @@ A tout (calo) books for many citizens from one phone, so the limit cannot be jud
 request with a phone key passes here first. A request is refused TOO_MANY_REQUESTS when its phone already
 had ``limit`` requests passed on within ``window`` before it (by request time, in partition order, so a
 replay judges the same); otherwise it goes on to the citizen's partition of ``passport.requests``.
+
+The state is two mappings with string keys, plain dicts by default or the partition's store columns
+(``services.passport.stage_store``): every change is written back by assignment, never made in place on a
+value read from them.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.contracts.passport_booking import BookingRefusal
 from services.passport.booking import DECISIONS, REQUESTS, Out, Refused, Request, no_identity_key
@@ -36,17 +40,21 @@ class PhoneStage:
     """One ``passport.phones`` partition: what each request led to, and each phone's recent passes."""
 
     rules: PhoneLimit = field(default_factory=PhoneLimit)
-    done: dict[str, Out] = field(default_factory=dict)
-    passed: dict[str, deque[Request]] = field(default_factory=dict)
+    done: MutableMapping[str, Out] = field(default_factory=dict)
+    """Request id -> the record it led to (written again, unchanged, for a request seen twice)."""
+    passed: MutableMapping[str, tuple[datetime, ...]] = field(default_factory=dict)
+    """Phone key -> the times of its requests passed on, in partition order (the oldest pruned once there
+    are more than ``4 * limit`` of them and they are out of the window)."""
 
     def apply(self, request: Request) -> list[Out]:
         """The record ``request`` leads to; the same one again for a request seen before."""
         seen = self.done.get(request.request_id)
         if seen is not None:
             return [seen]
-        recent = self.passed.setdefault(request.phone_key or "", deque())
+        phone = request.phone_key or ""
+        recent = self.passed.get(phone, ())
         start = request.time - self.rules.window
-        within = sum(1 for earlier in recent if start < earlier.time <= request.time)
+        within = sum(1 for earlier in recent if start < earlier <= request.time)
         if within >= self.rules.limit:
             out = Out(
                 DECISIONS,
@@ -61,9 +69,11 @@ class PhoneStage:
                 ),
             )
         else:
-            recent.append(request)
-            while len(recent) > 4 * self.rules.limit and recent[0].time <= start:
-                recent.popleft()
+            kept = (*recent, request.time)
+            first = 0
+            while len(kept) - first > 4 * self.rules.limit and kept[first] <= start:
+                first += 1
+            self.passed[phone] = kept[first:]
             out = route_request(request)
         self.done[request.request_id] = out
         return [out]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.bus.settings import REPO_ROOT
 from services.contracts.protection import Urgency
 from services.protection.service_levels import ServiceLevels
-from services.reference.offices import is_known_office
 from services.runtime.settings import ProcessorSettings
 
 DESK = "kemlu-pwni"
@@ -32,31 +31,6 @@ class ProtectionSettings(ProcessorSettings):
     sla_high_minutes: int = Field(default=8 * 60, ge=1)
     sla_medium_minutes: int = Field(default=24 * 60, ge=1)
     sla_low_minutes: int = Field(default=72 * 60, ge=1)
-    peer_ports: str = ""
-    """The web ports of the other protection workers on this host, comma-separated (``7068,7069``): each
-    worker holds only some partitions, and asks the others for the rest (``services.protection.web``)."""
-
-    @field_validator("source")
-    @classmethod
-    def _known_source(cls, value: str) -> str:
-        """Consumers refuse a record whose ``ce_source`` is no known office."""
-        if not is_known_office(value):
-            raise ValueError("source must be a known office or agency code")
-        return value
-
-    @field_validator("peer_ports")
-    @classmethod
-    def _ports(cls, value: str) -> str:
-        """Whole numbers of valid ports, separated by commas."""
-        parts = [part.strip() for part in value.split(",") if part.strip()]
-        if not all(part.isdigit() and 0 < int(part) < 65536 for part in parts):
-            raise ValueError("peer_ports must be port numbers separated by commas")
-        return ",".join(parts)
-
-    def peers(self) -> list[str]:
-        """The other workers' addresses (loopback, as every worker's web server is), this one left out."""
-        ports = {int(part) for part in self.peer_ports.split(",") if part} - {self.web_port}
-        return [f"http://127.0.0.1:{port}" for port in sorted(ports)]
 
     def service_levels(self) -> ServiceLevels:
         """How long a case of each urgency may go without action."""

@@ -28,13 +28,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 from faust.web import View
-from kafka.partitioner.default import murmur2
 from pydantic import ValidationError
 
 from services.bus.logs import get_logger
-from services.bus.reading import end_offsets
 from services.contracts.base import format_validation_error
 from services.contracts.protection_views import CaseAccessedModel, ProtectionCaseModel
 from services.protection.case import fold
@@ -45,18 +42,12 @@ from services.protection.topics import ACCESS
 from services.protection.views import case_view, listing_order
 from services.reference.offices import is_known_office
 from services.runtime.core import PartitionCore, ViewRuntime
+from services.runtime.peers import FORWARDED, SERVICE_UNAVAILABLE, PeerDesk
 
 __all__ = ["FORWARDED", "HELD", "ProtectionDesk", "register"]
 
 log = get_logger("protection.web")
-FORWARDED = "X-Bus-Forwarded"
-"""Marks a request one worker forwarded to another: answered there from its own partitions, never sent on
-(two workers must not pass a request to and fro)."""
 HELD = "/protection/held"
-MISDIRECTED = 421
-SERVICE_UNAVAILABLE = 503
-PEER_TIMEOUT = 10.0
-"""Seconds a worker waits for another's answer before it says that worker did not answer."""
 NOT_READY = "the case view is catching up or being handed over; try again shortly"
 WHO_ASKS = (
     "say who asks, from which office and why: X-Requested-By (your staff id, at most 64 characters), "
@@ -65,7 +56,7 @@ WHO_ASKS = (
 )
 
 
-class ProtectionDesk:
+class ProtectionDesk(PeerDesk):
     """What the HTTP views need of the worker: its partitions' state, its peers, the access log."""
 
     def __init__(
@@ -75,36 +66,8 @@ class ProtectionDesk:
         levels: ServiceLevels,
         peers: list[str],
     ) -> None:
-        self.runtime = runtime
-        self.app = app
+        super().__init__(runtime, app, peers, NOT_READY)
         self.levels = levels
-        self.peers = peers
-        self._partitions: int | None = None
-
-    @property
-    def url(self) -> str:
-        """The worker's own address."""
-        return str(self.app.conf.canonical_url)
-
-    async def partition_count(self) -> int:
-        """How many partitions ``protection.items`` has (asked once: they never change)."""
-        if self._partitions is None:
-            ends = await asyncio.to_thread(end_offsets, self.runtime.settings, self.runtime.topic)
-            self._partitions = len(ends)
-        return self._partitions
-
-    @staticmethod
-    def partition_of(case_id: str, partitions: int) -> int:
-        """The partition of ``protection.items`` a case's items go to: the bus's partitioner (murmur2 of the
-        key, as the intake's producer and every Java client computes it).
-        """
-        digest: int = murmur2(case_id.encode())
-        return (digest & 0x7FFFFFFF) % partitions
-
-    def owned(self, partition: int) -> PartitionCore[ProtectionPartition, Any] | None:
-        """The worker's core of ``partition`` if the group gave it the partition."""
-        core = self.runtime.cores.get(partition)
-        return core if core is not None and core.owned else None
 
     def case(self, core: PartitionCore[ProtectionPartition, Any], case_id: str) -> ProtectionCaseModel | None:
         """The case as its partition holds it now (the ``ProtectionCase`` it last published), or None."""
@@ -128,21 +91,6 @@ class ProtectionDesk:
                 entry["figures"] = dict(state.columns.figures.items())
             partitions[str(core.partition)] = entry
         return {"worker": self.url, "partitions": partitions}
-
-    async def ask(self, url: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
-        """GET ``path`` of the worker at ``url`` (marked forwarded); its status and JSON answer, or a 503 of
-        our own if it does not answer.
-        """
-        try:
-            async with self.app.http_client.get(
-                url.rstrip("/") + path,
-                headers={**headers, FORWARDED: self.url},
-                timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT),
-            ) as response:
-                return response.status, await response.json()
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.warning("worker_not_answering", worker=url, error=type(exc).__name__)
-            return SERVICE_UNAVAILABLE, {"error": f"the worker at {url} did not answer; try again shortly"}
 
     async def gather(self) -> tuple[dict[int, dict[str, Any]], list[int]]:
         """Every partition's cases, figures and clock, from whichever worker is caught up on it; and the
@@ -196,10 +144,11 @@ async def show(desk: ProtectionDesk, web: Any, request: Any, case_id: str) -> An
         access = who_asks(request.headers, case_id)
     except ValueError as exc:
         return web.json({"error": str(exc)}, status=400)
-    partition = desk.partition_of(case_id, await desk.partition_count())
+    partition = await desk.partition_of(case_id)
     core = desk.owned(partition)
     if core is None:
-        return await forward(desk, web, request, partition)
+        asked = {name: request.headers[name] for name in ("X-Requested-By", "X-Office", "X-Purpose")}
+        return await desk.forward(web, request, partition, asked)
     if not core.ready:
         return web.json({"error": NOT_READY, "partition": partition}, status=SERVICE_UNAVAILABLE)
     view = desk.case(core, case_id)
@@ -209,22 +158,6 @@ async def show(desk: ProtectionDesk, web: Any, request: Any, case_id: str) -> An
     if view is None:
         return web.json({"error": f"no case {case_id}"}, status=404)
     return web.json(view.model_dump(mode="json"))
-
-
-async def forward(desk: ProtectionDesk, web: Any, request: Any, partition: int) -> Any:
-    """The case's partition is not held here: relay the answer of the peer that holds it. A forwarded
-    request is not sent on: 421 tells the worker that forwarded it "not held here".
-    """
-    if request.headers.get(FORWARDED):
-        error = f"partition {partition} of protection.items is not held by this worker"
-        return web.json({"error": error, "partition": partition}, status=MISDIRECTED)
-    asked = {name: request.headers[name] for name in ("X-Requested-By", "X-Office", "X-Purpose")}
-    for peer in desk.peers:
-        status, answer = await desk.ask(peer, request.path, asked)
-        if status != MISDIRECTED and (status != SERVICE_UNAVAILABLE or "partition" in answer):
-            return web.json(answer, status=status)
-    error = f"partition {partition} of protection.items is held by no worker that answers; {NOT_READY}"
-    return web.json({"error": error, "partition": partition}, status=SERVICE_UNAVAILABLE)
 
 
 async def gathered(desk: ProtectionDesk, web: Any) -> tuple[list[dict[str, Any]], Any]:

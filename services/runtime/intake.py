@@ -55,6 +55,9 @@ class Forward:
     key: str
     value: bytes
     broadcast: bool = False
+    topic: str | None = None
+    """Catalogue name of the topic it goes to: the spec's ``target`` when None, else one of its
+    ``routes`` (a view whose stages each read a topic of their own)."""
 
 
 Transform = Callable[[Any], bytes | Sequence[Forward] | None]
@@ -82,6 +85,13 @@ class IntakeSpec:
     view_sources: tuple[str, ...] = ()
     """Catalogue names of view topics also read (another processor's published state): each record is
     decoded as its view model (``BusConsumer(views=...)``) and handed to the transform as that model."""
+    routes: tuple[str, ...] = ()
+    """Catalogue names of the other topics a ``Forward`` may name besides ``target``."""
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every topic the intake writes to: ``target`` first, then the ``routes``."""
+        return (self.target, *(route for route in self.routes if route != self.target))
 
     @property
     def component(self) -> str:
@@ -215,10 +225,12 @@ class Intake:
 
     def _loop(self) -> None:
         settings, spec, counters = self.settings, self.spec, self.counters
-        target = settings.topic(spec.target)
+        targets = {name: settings.topic(name) for name in spec.targets}
         group = f"{settings.topic_prefix}{settings.client_id}-{spec.component}"
         sources = [settings.topic(t) for t in spec.sources]
-        seed_group(settings, group, sources, lambda: handled(settings, target, spec.component))
+        seed_group(
+            settings, group, sources, lambda: handled(settings, list(targets.values()), spec.component)
+        )
         with ExitStack() as clients:
             producer = KafkaProducer(**producer_config(settings))
             clients.callback(producer.close, 60.0)
@@ -235,7 +247,9 @@ class Intake:
                     views=spec.view_sources,
                 )
             )
-            partitions = sorted(producer.partitions_for(target) or ())
+            partitions = {
+                name: sorted(producer.partitions_for(topic) or ()) for name, topic in targets.items()
+            }
             watch = CoordinatorWatch(bound=spec.session_timeout * 3)
             while not self.should_stop():
                 watch.check(_coordinator_known(consumer), time.monotonic())
@@ -257,10 +271,11 @@ class Intake:
                         continue
                     for forward in forwards:
                         headers = [*item_headers(consumer.decoder.codec, forward.value), *source_headers(raw)]
-                        to: list[int | None] = list(partitions) if forward.broadcast else [None]
+                        name = forward.topic or spec.target
+                        to: list[int | None] = list(partitions[name]) if forward.broadcast else [None]
                         futures.extend(
                             producer.send(
-                                target,
+                                targets[name],
                                 key=forward.key.encode(),
                                 value=forward.value,
                                 headers=headers,

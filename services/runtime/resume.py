@@ -43,9 +43,9 @@ def _place(headers: Any, topic: str, partition: str, offset: str) -> tuple[str, 
         return None
 
 
-def handled(settings: BusSettings, target: str, component: str) -> dict[tuple[str, int], int]:
-    """(source topic, partition) -> the last offset already forwarded to ``target`` or dead-lettered by
-    ``component``: read from both topics to their ends.
+def handled(settings: BusSettings, targets: list[str], component: str) -> dict[tuple[str, int], int]:
+    """(source topic, partition) -> the last offset already forwarded to one of ``targets`` or
+    dead-lettered by ``component``: read from all of them to their ends.
     """
     last: dict[tuple[str, int], int] = {}
 
@@ -53,8 +53,9 @@ def handled(settings: BusSettings, target: str, component: str) -> dict[tuple[st
         if place is not None:
             last[place[:2]] = max(last.get(place[:2], -1), place[2])
 
-    for message in read_to_end(settings, target):
-        note(_place(message.headers, SRC_TOPIC, SRC_PARTITION, SRC_OFFSET))
+    for target in targets:
+        for message in read_to_end(settings, target):
+            note(_place(message.headers, SRC_TOPIC, SRC_PARTITION, SRC_OFFSET))
     for message in read_to_end(settings, settings.topic(settings.deadletter_topic)):
         by = dict(message.headers or []).get("dlq_component")
         if by == component.encode():

@@ -6,8 +6,10 @@ import hashlib
 import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
+
+from services.reference.offices import is_known_office
 
 
 class ProcessorSettings(BaseSettings):
@@ -27,6 +29,32 @@ class ProcessorSettings(BaseSettings):
     """Seconds before a worker that died and did not come back loses its partitions to the others."""
     stall_seconds: float = Field(default=30.0, gt=0)
     """An intake that has not committed for this long while records wait is reported stalled."""
+
+    peer_ports: str = ""
+    """The web ports of the processor's other workers on this host, comma-separated (``7068,7069``): each
+    worker holds only some partitions, and asks the others for the rest."""
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        """Consumers refuse a record whose ``ce_source`` is no known office."""
+        if not is_known_office(value):
+            raise ValueError("source must be a known office or agency code")
+        return value
+
+    @field_validator("peer_ports")
+    @classmethod
+    def _ports(cls, value: str) -> str:
+        """Whole numbers of valid ports, separated by commas."""
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() and 0 < int(part) < 65536 for part in parts):
+            raise ValueError("peer_ports must be port numbers separated by commas")
+        return ",".join(parts)
+
+    def peers(self) -> list[str]:
+        """The other workers' addresses (loopback, as every worker's web server is), this one left out."""
+        ports = {int(part) for part in self.peer_ports.split(",") if part} - {self.web_port}
+        return [f"http://127.0.0.1:{port}" for port in sorted(ports)]
 
     def member_id(self, role: str) -> str:
         """The static membership id of this worker's ``role`` (``core``, ``intake``) in its group."""

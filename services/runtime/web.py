@@ -55,14 +55,32 @@ def redact_library_logs() -> None:
 
 
 class Health:
-    """What the shell knows about one worker: its view runtime and, if it has one, its intake."""
+    """What the shell knows about one worker: its view runtimes (one per stage) and, if it has one, its
+    intake.
+    """
 
     def __init__(
-        self, runtime: ViewRuntime[Any, Any], config: ProcessorSettings, intake: IntakeCounters | None
+        self,
+        runtimes: ViewRuntime[Any, Any] | list[ViewRuntime[Any, Any]],
+        config: ProcessorSettings,
+        intake: IntakeCounters | None,
     ) -> None:
-        self.runtime = runtime
+        self.runtimes = runtimes if isinstance(runtimes, list) else [runtimes]
         self.config = config
         self.intake = intake
+
+    @property
+    def runtime(self) -> ViewRuntime[Any, Any]:
+        """The first runtime: its name is the processor's."""
+        return self.runtimes[0]
+
+    @property
+    def views_ready(self) -> bool:
+        """Whether the worker owns partitions and every one it owns is restored and caught up (with several
+        stages, a stage that owns no partition on this worker does not hold the others back).
+        """
+        owning = [runtime for runtime in self.runtimes if runtime.owned]
+        return bool(owning) and all(runtime.ready for runtime in owning)
 
     @property
     def stalled(self) -> bool:
@@ -72,7 +90,7 @@ class Health:
     @property
     def ready(self) -> bool:
         """Whether the view answers: every owned partition caught up, and the intake not stalled."""
-        return self.runtime.ready and not self.stalled
+        return self.views_ready and not self.stalled
 
     def stats(self, summary: str) -> dict[str, Any]:
         """The body of ``/stats``."""
@@ -84,13 +102,17 @@ class Health:
             "partitions": self.runtime.describe(),
             **self.runtime.stats,
         }
+        if len(self.runtimes) > 1:
+            body["stages"] = {
+                runtime.name: {"partitions": runtime.describe(), **runtime.stats} for runtime in self.runtimes
+            }
         if self.intake is not None:
             body["intake"] = self.intake.describe(self.config.stall_seconds)
         return body
 
     def not_ready(self, web: Any) -> Any:
         """The 503 answer of a view that is not ready, or None when it is."""
-        if self.runtime.ready:
+        if self.views_ready:
             return None
         return web.json({"error": NOT_READY}, status=503)
 

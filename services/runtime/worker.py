@@ -3,13 +3,16 @@
 One process per worker runs faust (agents, web server) and the view's core; the intake, when the view
 has one, runs in a spawned process of its own (it stops by itself if the worker dies, even SIGKILLed) and
 is restarted by the worker if it dies. A processor module only builds its projection and its HTTP views.
+A processor whose view is a chain of stages, each a fold over a topic of its own (the passport service),
+gives several projections: one runtime, store and agent each, in one App and one consumer group.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -49,16 +52,22 @@ class Worker:
     """Everything one worker runs, built but not started (tests drive ``runtime`` and ``app`` directly)."""
 
     app: Any
-    runtime: ViewRuntime[Any, Any]
+    runtimes: list[ViewRuntime[Any, Any]]
     health: Health
     intake: IntakeProcess | None
+
+    @property
+    def runtime(self) -> ViewRuntime[Any, Any]:
+        """The first (for most processors the only) projection's runtime."""
+        return self.runtimes[0]
 
     def run(self) -> None:
         """Check the store against its topic, start the intake and the faust worker; on the way out stop
         the intake, close the store.
         """
         tune_collector()
-        self.runtime.check_store()
+        for runtime in self.runtimes:
+            runtime.check_store()
         if self.intake is not None:
             self.intake.start()
         try:
@@ -68,40 +77,57 @@ class Worker:
         finally:
             if self.intake is not None:
                 self.intake.stop()
-            self.runtime.publisher.close()
-            self.runtime.store.close()
+            for runtime in self.runtimes:
+                runtime.publisher.close()
+                runtime.store.close()
+
+
+def store_path(config: ProcessorSettings, index: int, projection: Projection[Any, Any]) -> Path:
+    """Where a projection's store lives: ``state.rocksdb`` for a worker's first (or only) projection,
+    ``state-<name>.rocksdb`` for each further stage.
+    """
+    return config.datadir / ("state.rocksdb" if index == 0 else f"state-{projection.name}.rocksdb")
 
 
 def build_worker(
     settings: BusSettings,
     config: ProcessorSettings,
-    projection: Projection[Any, Any],
+    projection: Projection[Any, Any] | Sequence[Projection[Any, Any]],
     *,
     topics: tuple[TopicSpec, ...],
     summary: Callable[[ViewRuntime[Any, Any]], str],
     intake: IntakeSpec | None = None,
+    name: str | None = None,
 ) -> Worker:
-    """The worker of ``projection``: topics declared, store opened, agent, shell and intake wired."""
+    """The worker of ``projection`` (or of several, each on its own input topic): topics declared, stores
+    opened, agents, shell and intake wired. ``name`` is the App's (consumer group's) name; the first
+    projection's by default.
+    """
+    projections = list(projection) if isinstance(projection, Sequence) else [projection]
     create_topics(settings, topics)
-    app = make_app(projection.name, settings, config)
-    runtime: ViewRuntime[Any, Any] = ViewRuntime(
-        settings=settings,
-        projection=projection,
-        store=Store.on_disk(config.datadir / "state.rocksdb"),
-        publisher=ViewPublisher(settings, AvroCodec(load_registry(settings.schemas_dir)), config.source),
-        batch_size=config.batch_size,
-    )
-    attach(app, runtime, config)
+    app = make_app(name or projections[0].name, settings, config)
+    codec = AvroCodec(load_registry(settings.schemas_dir))
+    runtimes: list[ViewRuntime[Any, Any]] = []
+    for index, each in enumerate(projections):
+        runtime: ViewRuntime[Any, Any] = ViewRuntime(
+            settings=settings,
+            projection=each,
+            store=Store.on_disk(store_path(config, index, each)),
+            publisher=ViewPublisher(settings, codec, config.source),
+            batch_size=config.batch_size,
+        )
+        attach(app, runtime, config)
+        runtimes.append(runtime)
     counters = IntakeCounters() if intake is not None else None
     process = (
         IntakeProcess(settings, intake, counters) if intake is not None and counters is not None else None
     )
-    health = Health(runtime, config, counters)
-    register_shell(app, health, lambda: summary(runtime))
+    health = Health(runtimes, config, counters)
+    register_shell(app, health, lambda: summary(runtimes[0]))
     if process is not None:
 
         async def watch_intake() -> None:
             process.watch()
 
         app.timer(interval=WATCH_INTERVAL)(watch_intake)
-    return Worker(app=app, runtime=runtime, health=health, intake=process)
+    return Worker(app=app, runtimes=runtimes, health=health, intake=process)

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from services.bus.keys import keyed_hash
 from services.contracts.common import Channel, Personal
-from services.contracts.passport import AppointmentCancelled, CancellationReason, PassportService
+from services.contracts.passport import CancellationReason, PassportService
 from services.contracts.passport_booking import (
     AppointmentConfirmedModel,
     AppointmentRefusedModel,
     AppointmentRequested,
+    BookingCancelledModel,
     BookingRefusal,
     CancellationRequested,
     QuotaSet,
@@ -335,9 +336,11 @@ class TestDecisionRecords:
         assert isinstance(refused, AppointmentRefusedModel)
         assert refused.reason is BookingRefusal.DAY_FULL
         cancelled = decision_record(found["c1"])
-        assert isinstance(cancelled, AppointmentCancelled)
-        assert (cancelled.appointment_id, cancelled.reason) == (
+        assert isinstance(cancelled, BookingCancelledModel)
+        assert (cancelled.decision_id, cancelled.booking_code, cancelled.booked_by, cancelled.reason) == (
+            decision_id("c1"),
             booking_code("r1"),
+            "r1",
             CancellationReason.NO_SHOW,
         )
 

@@ -20,7 +20,8 @@ from services.protection.intake import case_event
 from services.protection.settings import ProtectionSettings
 from services.protection.topics import ITEMS, OVERDUE
 from services.protection.views import SUMMARY_FIELDS, case_summary, listing_order
-from services.protection.web import ProtectionDesk, who_asks
+from services.protection.web import who_asks
+from services.runtime.peers import partition_of
 from tests.unit.protection.builders import PWNI, SEOUL, TOKYO, Harness, T, Tick, at, ev, hasher, play
 from tests.unit.registry.builders import SITI, opened, simulated
 
@@ -158,7 +159,7 @@ class TestWorkerParts:
         for n in range(200):
             case_id = f"CS-{n:04d}"
             chosen = DefaultPartitioner().partition(ITEMS, None, case_id.encode(), None, b"", cluster)
-            assert ProtectionDesk.partition_of(case_id, partitions) == chosen
+            assert partition_of(case_id, partitions) == chosen
 
     def test_peers_are_other_loopback_ports(self) -> None:
         """PROTECTION_PEER_PORTS lists every worker's port; a worker's peers are the others."""
