@@ -2,8 +2,12 @@
 
 A tout (calo) books for many citizens from one phone, so the limit cannot be judged per citizen: each
 request with a phone key passes here first. A request is refused TOO_MANY_REQUESTS when its phone already
-had ``limit`` requests passed on within ``window`` before it (by request time, in partition order, so a
-replay judges the same); otherwise it goes on to the citizen's partition of ``passport.requests``.
+had ``limit`` requests passed on less than ``window`` before or after it (by request time, judged in
+partition order, so a replay judges the same); otherwise it goes on to the citizen's partition of
+``passport.requests``. Both sides count because requests reach a phone's partition out of time order (they
+come from every partition of ``passport``): counting only earlier ones let a tout's late-arriving older
+requests through, while with both sides no ``window`` anywhere on the clock ever holds more than ``limit``
+requests passed on for one phone, whatever the order of arrival.
 
 The state is two mappings with string keys, plain dicts by default or the partition's store columns
 (``services.passport.stage_store``): every change is written back by assignment, never made in place on a
@@ -44,7 +48,7 @@ class PhoneStage:
     """Request id -> the record it led to (written again, unchanged, for a request seen twice)."""
     passed: MutableMapping[str, tuple[datetime, ...]] = field(default_factory=dict)
     """Phone key -> the times of its requests passed on, in partition order (the oldest pruned once there
-    are more than ``4 * limit`` of them and they are out of the window)."""
+    are more than ``4 * limit`` of them and they are a window older than the request judged)."""
 
     def apply(self, request: Request) -> list[Out]:
         """The record ``request`` leads to; the same one again for a request seen before."""
@@ -53,8 +57,8 @@ class PhoneStage:
             return [seen]
         phone = request.phone_key or ""
         recent = self.passed.get(phone, ())
-        start = request.time - self.rules.window
-        within = sum(1 for earlier in recent if start < earlier <= request.time)
+        start, end = request.time - self.rules.window, request.time + self.rules.window
+        within = sum(1 for other in recent if start < other < end)
         if within >= self.rules.limit:
             out = Out(
                 DECISIONS,

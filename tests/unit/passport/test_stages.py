@@ -8,6 +8,9 @@ import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from services.bus.keys import keyed_hash
 from services.contracts.common import Channel, Personal
 from services.contracts.passport import CancellationReason, PassportService
@@ -211,6 +214,21 @@ class TestPhones:
         assert reason(outs[5].value) is BookingRefusal.TOO_MANY_REQUESTS  # type: ignore[arg-type]
         [later] = stage.apply(request("r9", "nik:9", phone="p", time=T0 + timedelta(hours=25)))
         assert later.topic == REQUESTS
+
+    @given(st.lists(st.integers(0, 72 * 60), min_size=1, max_size=40))
+    def test_no_window_holds_more_than_the_limit_whatever_the_order(self, minutes: list[int]) -> None:
+        """Requests reach a phone's partition out of time order (from every partition of ``passport``): in
+        whatever order they come, no 24 hours on the clock hold more than 5 requests passed on.
+        """
+        stage = PhoneStage(rules=PhoneLimit(limit=5, window=timedelta(hours=24)))
+        passed = []
+        for n, minute in enumerate(minutes):
+            at = T0 + timedelta(minutes=minute)
+            [out] = stage.apply(request(f"r{n}", f"nik:{n}", phone="p", time=at))
+            if out.topic == REQUESTS:
+                passed.append(at)
+        for start in passed:
+            assert sum(1 for at in passed if start <= at < start + timedelta(hours=24)) <= 5
 
     def test_same_request_again_same_outcome(self) -> None:
         """A request read again gets the record it got the first time, and does not count twice."""
