@@ -10,6 +10,7 @@ from services.contracts import (
     passport,
     passport_booking,
     passport_items,
+    passport_views,
     protection,
     protection_items,
     protection_views,
@@ -86,7 +87,10 @@ VIEW_MODELS: dict[str, type[ViewModel]] = {
         protection_views.CaseAccessedModel,
         passport_booking.AppointmentConfirmedModel,
         passport_booking.AppointmentRefusedModel,
+        passport_booking.BookingCancelledModel,
         passport_booking.NotificationRequestedModel,
+        passport_views.PassportApplicationModel,
+        passport_views.PassportFiguresModel,
     )
 }
 
@@ -100,5 +104,6 @@ INTERNAL_MODELS: dict[str, type[InternalModel]] = {
         registry_items.ResolverItemModel,
         protection_items.ProtectionItemModel,
         passport_items.BookingItemModel,
+        passport_items.StatusItemModel,
     )
 }

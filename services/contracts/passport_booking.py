@@ -12,9 +12,11 @@ quota) and new bookings come only as the service's decision.
 
 from __future__ import annotations
 
+import base64
 import enum
+import uuid
 from datetime import date
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Final
 
 from pydantic import Field
 
@@ -31,6 +33,7 @@ from services.contracts.passport import CancellationReason, PassportEvent, Passp
 from services.contracts.registry_fields import Timestamp, ViewModel
 
 __all__ = [
+    "BOOKING_NAMESPACE",
     "DECISIONS_TOPIC",
     "NOTIFICATIONS_TOPIC",
     "QUOTAS_TOPIC",
@@ -45,7 +48,22 @@ __all__ = [
     "NotificationChannel",
     "NotificationRequestedModel",
     "QuotaSet",
+    "booking_code",
 ]
+
+BOOKING_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:id.go.kemlu.bus:passport:booking")
+"""The UUID namespace every id the booking service derives from a request id lives in."""
+
+
+def booking_code(request_id: str) -> str:
+    """The code a citizen shows at the counter: 10 letters and digits derived from the request id.
+
+    It is part of the contract because a channel that lost the decision can still name the booking (and
+    cancel it) from the request it sent: ``base32(uuid5(BOOKING_NAMESPACE, "booking|" + request_id))[:10]``.
+    """
+    digest = uuid.uuid5(BOOKING_NAMESPACE, f"booking|{request_id}").bytes
+    return base64.b32encode(digest).decode("ascii")[:10]
+
 
 _NAMESPACE = "id.go.kemlu.bus.passport.v1"
 DECISIONS_TOPIC = "passport.decisions"

@@ -9,7 +9,6 @@ decisions.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Final
 
 from services.contracts.common import Personal
 from services.contracts.passport import PassportService
-from services.contracts.passport_booking import BookingRefusal
+from services.contracts.passport_booking import BOOKING_NAMESPACE, BookingRefusal, booking_code
 
 __all__ = [
     "DECISIONS",
@@ -44,7 +43,7 @@ __all__ = [
     "slot_key",
 ]
 
-NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:id.go.kemlu.bus:passport:booking")
+NAMESPACE: Final = BOOKING_NAMESPACE
 PHONES: Final = "passport.phones"
 """Stage 1a, keyed by the phone's pseudonymous key: the per-phone request limit."""
 REQUESTS: Final = "passport.requests"
@@ -58,12 +57,6 @@ DECISIONS: Final = "passport.decisions"
 def decision_id(request_id: str) -> str:
     """The one decision id a request can ever get."""
     return str(uuid.uuid5(NAMESPACE, f"decision|{request_id}"))
-
-
-def booking_code(request_id: str) -> str:
-    """The code a citizen shows at the counter: 10 letters and digits derived from the request id."""
-    digest = uuid.uuid5(NAMESPACE, f"booking|{request_id}").bytes
-    return base64.b32encode(digest).decode("ascii")[:10]
 
 
 def slot_key(office: str, day: date) -> str:

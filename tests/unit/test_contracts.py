@@ -722,7 +722,13 @@ def _internal_samples() -> list[InternalModel]:
 def _passport_booking_samples() -> list[Model]:
     """One sample per booking and status contract, optional fields filled."""
     from services.contracts import passport_booking as pb
-    from services.contracts.passport_items import BookingItemKind, BookingItemModel
+    from services.contracts import passport_views as pv
+    from services.contracts.passport_items import (
+        BookingItemKind,
+        BookingItemModel,
+        StatusItemKind,
+        StatusItemModel,
+    )
 
     decided = datetime(2025, 6, 1, 8, 30, 15, 123000, tzinfo=UTC)
     return [
@@ -789,6 +795,18 @@ def _passport_booking_samples() -> list[Model]:
             reason=pb.BookingRefusal.DAY_FULL,
             decided_at=decided,
         ),
+        pb.BookingCancelledModel(
+            decision_id="0b0f3c1e-2d6a-5b7e-9c1d-3e4f5a6b7c90",
+            request_id="req-4",
+            application_id="app-7f3a",
+            booking_code="BK0123456789",
+            booked_by="req-1",
+            office="kanim-jakarta-selatan",
+            slot_date=date(2025, 6, 2),
+            reason=CancellationReason.CITIZEN_REQUEST,
+            channel=Channel.APP,
+            decided_at=decided,
+        ),
         pb.NotificationRequestedModel(
             notification_id="0b0f3c1e-2d6a-5b7e-9c1d-3e4f5a6b7c8f",
             application_id="app-7f3a",
@@ -817,6 +835,55 @@ def _passport_booking_samples() -> list[Model]:
             quota_id="quota-1",
             capacity=120,
             time=decided,
+        ),
+        StatusItemModel(
+            event_id="0b0f3c1e-2d6a-5b7e-9c1d-3e4f5a6b7c8d",
+            kind=StatusItemKind.CONFIRMED,
+            application_id="app-7f3a",
+            office="kanim-jakarta-selatan",
+            time=decided,
+            slot_day=date(2025, 6, 2),
+            booking_code="BK0123456789",
+            reschedules="BK9876543210",
+            queue_number=17,
+            reason="DAY_FULL",
+            action="BRING_BIRTH_CERTIFICATE",
+            pickup_from=date(2025, 6, 9),
+            service=PassportService.RENEWAL,
+            birth_date_key="12" * 32,
+            contact_channel=pb.NotificationChannel.EMAIL,
+            recipient_key="ef" * 32,
+        ),
+        pv.PassportApplicationModel(
+            application_id="app-7f3a",
+            office="kanim-jakarta-selatan",
+            status=pv.ApplicationStatus.PAYMENT_RECEIVED,
+            booking_code="BK0123456789",
+            booked_day=date(2025, 6, 2),
+            queue_number=17,
+            booking_refusal="DAY_FULL",
+            submitted_on=date(2025, 6, 2),
+            paid_on=date(2025, 6, 2),
+            ready_from=date(2025, 6, 9),
+            expected_ready=date(2025, 6, 6),
+            collected_on=date(2025, 6, 10),
+            action="BRING_BIRTH_CERTIFICATE",
+            refusal="DOCUMENTS_INVALID",
+            renewal=True,
+            facts=7,
+            updated_at=decided,
+        ),
+        pv.PassportFiguresModel(
+            office="kanim-jakarta-selatan",
+            day=date(2025, 6, 2),
+            partition=5,
+            bookings=120,
+            freed=3,
+            quota_used=117,
+            refusals={"DAY_FULL": 40, "TOO_MANY_REQUESTS": 2},
+            ready_not_collected=9,
+            ready_days={"4": 30, "7": 2},
+            as_of=decided,
         ),
     ]
 

@@ -5,18 +5,23 @@ and refusals per office-day for any run of the protocol; medians exact after mer
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.passport.figures import (
     DayFigures,
+    OfficeDayFigures,
+    application_groups,
     booking_figures,
+    figures_view,
     median_days,
     merge_days,
+    moved,
     ready_days,
     ready_not_collected,
+    sum_partitions,
 )
 from services.passport.status import Application, ApplicationStatus
 from tests.unit.passport.oracle import oracle_figures, oracle_median
@@ -88,3 +93,37 @@ class TestStatusFigures:
     def test_no_data_no_median(self) -> None:
         """An empty histogram has no median."""
         assert median_days(Counter()) is None
+
+
+class TestPartitionFigures:
+    def test_views_of_partitions_sum_to_the_merge(self) -> None:
+        """Each partition publishes its absolute figures; summing the records gives the merged figures
+        (maps key by key, quota used = bookings - freed), and the stored form round-trips.
+        """
+        one = OfficeDayFigures(3, 1, Counter({"DAY_FULL": 2}), 1, Counter({4: 2}))
+        two = OfficeDayFigures(1, 2, Counter({"NO_QUOTA": 1}), 0, Counter({4: 1, 6: 1}))
+        at = datetime(2026, 3, 2, tzinfo=UTC)
+        records = [
+            figures_view("kanim-medan", START, 0, one, at),
+            figures_view("kanim-medan", START, 1, two, at),
+        ]
+        assert [r.record_key for r in records] == ["kanim-medan|2026-03-02|0", "kanim-medan|2026-03-02|1"]
+        assert records[1].quota_used == -1  # a partition may free what another booked
+        total = sum_partitions(records)[("kanim-medan", START)]
+        assert total == one.merge(two)
+        assert (total.bookings, total.freed, total.quota_used, total.ready_not_collected) == (4, 3, 1, 1)
+        assert median_days(total.ready_days) == 4
+        assert OfficeDayFigures.from_json(one.to_json()) == one
+
+    def test_an_application_counts_where_it_is_ready(self) -> None:
+        """Ready: its days on its ready day, and waiting while not collected; collected: only its days."""
+        ready = app(1, "kanim-batam", ApplicationStatus.READY_FOR_PICKUP, 4)
+        collected = app(1, "kanim-batam", ApplicationStatus.COLLECTED, 4)
+        assert application_groups(ready) == [
+            "kanim-batam|2026-03-06|ready_days:4",
+            "kanim-batam|2026-03-06|ready_not_collected",
+        ]
+        assert moved(application_groups(ready), application_groups(collected)) == Counter(
+            {"kanim-batam|2026-03-06|ready_not_collected": -1}
+        )
+        assert application_groups(app(2, "kanim-batam", ApplicationStatus.PRINTED, None)) == []

@@ -1,60 +1,62 @@
-"""The application status fold and the "is my passport ready?" answer: steps in order or refused with
-their reason, nothing changed by an event applied twice, one notification per change, and an answer only
-for whoever knows the birth date.
+"""The application status fold over status items and the "is my passport ready?" answer: steps in order or
+refused with their reason, booking decisions that never move a submitted application back, nothing changed
+by a fact applied twice, one notification per change, and an answer only for whoever knows the birth date.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.bus.errors import BusError
-from services.bus.keys import keyed_hash
 from services.contracts.common import Channel, CurrencyCode, Personal
 from services.contracts.passport import (
-    ApplicationSubmitted,
     BiometricsCaptured,
     Collected,
-    PassportKind,
     PassportPrinted,
     PassportService,
     PaymentMethod,
     PaymentReceived,
     ReadyForPickup,
 )
-from services.contracts.passport_booking import ActionRequired, ApplicationRefused, NotificationChannel
+from services.contracts.passport_booking import (
+    ActionRequired,
+    ApplicationRefused,
+    BookingRefusal,
+    NotificationChannel,
+)
+from services.contracts.passport_items import StatusItemKind, StatusItemModel
 from services.passport.answer import expected_ready, status_answer
-from services.passport.status import Application, ApplicationStatus, StatusEvent, StepRefused, apply_status
+from services.passport.status import STEPS, Application, ApplicationStatus, StepRefused, apply_status
+from services.passport.status_items import status_item
+from tests.unit.passport.test_status_items import (
+    APP,
+    BORN,
+    OFFICE,
+    PHONE,
+    cancelled,
+    confirmed,
+    enveloped,
+    hasher,
+    refused,
+    submitted,
+)
 
-OFFICE = "kanim-surabaya"
-APP = "app-1"
-BORN = date(1990, 5, 17)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-PHONE = "+6281234567890"
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CURRENCY: CurrencyCode = "IDR"
+S = ApplicationStatus
+PERSON = Personal(full_name="Siti Rahmawati", date_of_birth=BORN, phone=PHONE)
 
 
-def pseudonym(value: str) -> str:
-    """The bus's keyed hash with a test key."""
-    return keyed_hash(value, b"test-citizen-key")
-
-
-def steps(service: PassportService = PassportService.RENEWAL) -> list[object]:
-    """The six steps of one application, in order."""
+def steps(service: PassportService = PassportService.RENEWAL) -> list[Any]:
+    """The six steps of one application, in order, as events."""
     return [
-        ApplicationSubmitted(
-            application_id=APP,
-            office=OFFICE,
-            service=service,
-            passport_kind=PassportKind.ELECTRONIC,
-            pages=48,
-            personal=Personal(full_name="Siti Rahmawati", date_of_birth=BORN, phone=PHONE),
-            officer_id="o1",
-        ),
+        submitted(PERSON, service),
         BiometricsCaptured(application_id=APP, office=OFFICE, fingerprints=True, photo=True, officer_id="o1"),
         PaymentReceived(
             application_id=APP,
@@ -86,24 +88,33 @@ EXTRA = [
 ]
 
 
-def event(index: int, payload: object, day: int = 0) -> StatusEvent:
-    """An event with id ``e<index>`` at T0 plus ``day`` days."""
-    return StatusEvent(f"e{index}", T0 + timedelta(days=day), payload)  # type: ignore[arg-type]
+def event(index: int, payload: Any, day: int = 0) -> StatusItemModel:
+    """The status item of an event with id ``e<index>`` at T0 plus ``day`` days."""
+    item = status_item(enveloped(payload, f"e{index}", T0 + timedelta(days=day)), hasher)
+    assert item is not None
+    return item
 
 
-def fold(events: list[StatusEvent]) -> tuple[Application | None, list[str], int]:
-    """The application after the events, the reasons of those refused, the notifications written."""
+def decision(model: Any) -> StatusItemModel:
+    """The status item of a decision."""
+    item = status_item(model, hasher)
+    assert item is not None
+    return item
+
+
+def fold(facts: list[StatusItemModel]) -> tuple[Application | None, list[str], int]:
+    """The application after the facts, the reasons of those refused, the notifications written."""
     app: Application | None = None
-    refused: list[str] = []
+    refusals: list[str] = []
     notes = 0
-    for item in events:
+    for fact in facts:
         try:
-            app, note = apply_status(app, item, pseudonym)
+            app, note = apply_status(app, fact)
         except StepRefused as refusal:
-            refused.append(refusal.reason)
+            refusals.append(refusal.reason)
         else:
             notes += note is not None
-    return app, refused, notes
+    return app, refusals, notes
 
 
 def oracle_status(kinds: list[tuple[int, int]]) -> tuple[str, int]:
@@ -119,7 +130,7 @@ def oracle_status(kinds: list[tuple[int, int]]) -> tuple[str, int]:
         "COLLECTED",
     ]
     seen: set[int] = set()
-    done, status, accepted = 0, "BOOKED", 0
+    done, status, accepted = 0, "REQUESTED", 0
     for event_id, kind in kinds:
         if event_id in seen:
             continue
@@ -140,19 +151,19 @@ def oracle_status(kinds: list[tuple[int, int]]) -> tuple[str, int]:
     return status, accepted
 
 
-class TestFold:
+class TestSteps:
     def test_in_order_to_collected_with_a_notification_each(self) -> None:
         """The six steps in order end COLLECTED, each with one notification to the applicant's phone key."""
         app: Application | None = None
         for index, payload in enumerate(steps()):
-            app, note = apply_status(app, event(index, payload, index), pseudonym)
+            app, note = apply_status(app, event(index, payload, index))
             assert note is not None
-            assert note.recipient_key == pseudonym(PHONE)
+            assert note.recipient_key == hasher(PHONE)
             assert note.channel is NotificationChannel.WHATSAPP
             assert note.template == f"passport.status.{app.status.lower()}"
             assert PHONE not in note.model_dump_json()
         assert app is not None
-        assert app.status is ApplicationStatus.COLLECTED
+        assert app.status is S.COLLECTED
 
     @pytest.mark.parametrize(
         ("before", "step", "why"),
@@ -170,7 +181,7 @@ class TestFold:
         chain = steps()
         app, _, _ = fold([event(i, chain[i]) for i in range(before)])
         with pytest.raises(StepRefused) as caught:
-            apply_status(app, event(99, chain[step]), pseudonym)
+            apply_status(app, event(99, chain[step]))
         assert isinstance(caught.value, BusError)
         assert caught.value.reason == why
         assert "Siti" not in caught.value.message
@@ -181,9 +192,9 @@ class TestFold:
         chain = steps()
         app, _, _ = fold([event(0, chain[0]), event(10, EXTRA[0])])
         assert app is not None
-        assert (app.status, app.action) == (ApplicationStatus.NEEDS_ACTION, "BRING_BIRTH_CERTIFICATE")
-        app, _ = apply_status(app, event(1, chain[1]), pseudonym)
-        assert (app.status, app.action) == (ApplicationStatus.BIOMETRICS_CAPTURED, None)
+        assert (app.status, app.action) == (S.NEEDS_ACTION, "BRING_BIRTH_CERTIFICATE")
+        app, _ = apply_status(app, event(1, chain[1]))
+        assert (app.status, app.action) == (S.BIOMETRICS_CAPTURED, None)
 
     @SETTINGS
     @given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 7)), max_size=20))
@@ -195,17 +206,120 @@ class TestFold:
         first_kind: dict[int, int] = {}
         for event_id, kind in drawn:
             first_kind.setdefault(event_id, kind)
-        events = [event(event_id, payloads[first_kind[event_id]]) for event_id, _ in drawn]
-        app, _, notes = fold(events)
+        facts = [event(event_id, payloads[first_kind[event_id]]) for event_id, _ in drawn]
+        app, _, notes = fold(facts)
         status, accepted = oracle_status([(event_id, first_kind[event_id]) for event_id, _ in drawn])
-        assert (app.status if app else "BOOKED") == status
+        assert (app.status if app else "REQUESTED") == status
         assert notes == accepted
         again = app
-        for item in events:
-            if app is not None and item.event_id in app.applied:
-                again, note = apply_status(again, item, pseudonym)
+        for fact in facts:
+            if app is not None and fact.event_id in app.applied:
+                again, note = apply_status(again, fact)
                 assert note is None
         assert again == app
+
+
+class TestBookingFacts:
+    def test_confirmed_then_submitted(self) -> None:
+        """A confirmation books the application (notified once a contact is known), submission goes on."""
+        app, _, _ = fold([event(0, submitted(PERSON))])
+        fresh, note = apply_status(None, decision(confirmed("r1")))
+        assert (fresh.status, fresh.booking_code, fresh.queue_number) == (S.BOOKED, "BK-r1", 3)
+        assert note is None  # nobody to tell yet: the decision carries no contact
+        assert app is not None
+        assert app.status is S.SUBMITTED
+
+    def test_refused_before_submission_is_explained(self) -> None:
+        """A refused request leaves BOOKING_REFUSED with its reason; the answer says so in both languages
+        to whoever gave the birth date with the request.
+        """
+        request = event(0, submitted(PERSON))  # only to get a birth-date key and a contact into a fact
+        ask = request.model_copy(update={"kind": StatusItemKind.REQUESTED, "event_id": "req"})
+        app, _ = apply_status(None, ask)
+        app, note = apply_status(app, decision(refused("r1", reason=BookingRefusal.DAY_FULL)))
+        assert app.status is S.BOOKING_REFUSED
+        assert note is not None
+        assert note.template == "passport.status.booking_refused"
+        answer = status_answer(app, BORN, hasher)
+        assert answer is not None
+        assert "ditolak" in answer.text_id
+        assert "refused" in answer.text_en
+        assert "DAY_FULL" in answer.text_en
+        assert answer.booking_refusal == "DAY_FULL"
+
+    def test_refused_reschedule_keeps_the_booking(self) -> None:
+        """A refusal while a booking is active leaves it BOOKED (a refused reschedule keeps the old one)."""
+        app, _ = apply_status(None, decision(confirmed("r1")))
+        app, _ = apply_status(app, decision(refused("r2", reason=BookingRefusal.RESCHEDULE_USED)))
+        assert (app.status, app.booking_code, app.booking_refusal) == (S.BOOKED, "BK-r1", "RESCHEDULE_USED")
+
+    def test_cancelled_then_requested_again(self) -> None:
+        """A cancellation of the active booking is CANCELLED; a later request asks again, an earlier one
+        arriving late does not.
+        """
+        app, _ = apply_status(None, decision(confirmed("r1")))
+        later = T0 + timedelta(hours=1)
+        app, _ = apply_status(app, decision(cancelled("r2", "BK-r1", time=later)))
+        assert (app.status, app.booking_code) == (S.CANCELLED, None)
+        old = event(0, submitted(PERSON)).model_copy(
+            update={"kind": StatusItemKind.REQUESTED, "event_id": "q1"}
+        )
+        app, _ = apply_status(app, old)
+        assert app.status is S.CANCELLED
+        new = old.model_copy(update={"event_id": "q2", "time": later + timedelta(hours=1)})
+        app, _ = apply_status(app, new)
+        assert app.status is S.REQUESTED
+
+    def test_confirmation_after_its_cancellation_stays_cancelled(self) -> None:
+        """Whatever order they arrive in, a cancelled booking is not active."""
+        app, _ = apply_status(None, decision(cancelled("r2", "BK-r1")))
+        app, _ = apply_status(app, decision(confirmed("r1")))
+        assert app.booking_code is None
+        assert app.status is not S.BOOKED
+
+    def test_the_booking_fields_follow_after_submission(self) -> None:
+        """After submission a late confirmation only records the booking; a cancellation clears it."""
+        app, _, _ = fold([event(0, submitted(PERSON)), event(1, steps()[1])])
+        app, note = apply_status(app, decision(confirmed("r1")))
+        assert (app.status, app.booking_code, note) == (S.BIOMETRICS_CAPTURED, "BK-r1", None)
+        app, note = apply_status(app, decision(cancelled("r2", "BK-r1")))
+        assert (app.status, app.booking_code, note) == (S.BIOMETRICS_CAPTURED, None, None)
+
+    @SETTINGS
+    @given(
+        order=st.permutations(range(8)),
+        steps_done=st.integers(0, 6),
+        repeat=st.lists(st.integers(0, 7), max_size=4),
+    )
+    def test_decisions_never_move_a_submitted_application_back(
+        self, order: list[int], steps_done: int, repeat: list[int]
+    ) -> None:
+        """Booking decisions interleaved anywhere with the steps (which keep their order), some delivered
+        twice: once submitted, the status is always the steps' own; the last fact again changes nothing.
+        """
+        chain = [event(i, payload, i) for i, payload in enumerate(steps()[:steps_done])]
+        decisions = [
+            decision(confirmed("r1")),
+            decision(refused("r2", reason=BookingRefusal.ALREADY_BOOKED)),
+            decision(cancelled("r3", "BK-r1", time=T0 + timedelta(minutes=5))),
+            decision(confirmed("r4", time=T0 + timedelta(minutes=9))),
+        ]
+        pool = [*decisions, *decisions]
+        slots = sorted(order[: len(chain)])
+        it = iter(chain)
+        facts = [next(it) if position in slots else pool[order[position]] for position in range(8)]
+        facts.extend(pool[index] for index in repeat)
+        app: Application | None = None
+        for fact in facts:
+            app, _ = apply_status(app, fact)
+            if app.rank > 0:
+                assert app.status is STEPS[app.rank - 1][1]
+            else:
+                assert app.status in {S.REQUESTED, S.BOOKED, S.BOOKING_REFUSED, S.CANCELLED}
+        assert app is not None
+        assert app.rank == steps_done
+        again, note = apply_status(app, facts[-1])
+        assert (again, note) == (app, None)
 
 
 class TestAnswer:
@@ -219,17 +333,18 @@ class TestAnswer:
     def test_needs_the_birth_date(self) -> None:
         """A wrong birth date, no application and an application without a birth date all answer None."""
         app = self.ready_app()
-        assert status_answer(app, date(1990, 5, 18)) is None
-        assert status_answer(None, BORN) is None
-        assert status_answer(Application(APP, OFFICE, ApplicationStatus.BOOKED), BORN) is None
+        assert app.birth_date_key == hasher(BORN.isoformat())
+        assert status_answer(app, date(1990, 5, 18), hasher) is None
+        assert status_answer(None, BORN, hasher) is None
+        assert status_answer(Application(APP, OFFICE, S.BOOKED), BORN, hasher) is None
 
     def test_ready_in_both_languages_with_what_to_bring(self) -> None:
         """Ready: since when, the office's name, what to bring (the old passport for a renewal), no personal
         data in the texts.
         """
-        answer = status_answer(self.ready_app(), BORN)
+        answer = status_answer(self.ready_app(), BORN, hasher)
         assert answer is not None
-        assert answer.status is ApplicationStatus.READY_FOR_PICKUP
+        assert answer.status is S.READY_FOR_PICKUP
         assert answer.ready_from == date(2026, 3, 6)
         assert not answer.expected
         assert "siap diambil" in answer.text_id
@@ -243,8 +358,18 @@ class TestAnswer:
         """After payment, the expected day is four working days later, weekends skipped."""
         chain = steps()
         app, _, _ = fold([event(i, chain[i]) for i in range(3)])
-        answer = status_answer(app, BORN)
+        answer = status_answer(app, BORN, hasher)
         assert answer is not None
         assert answer.expected
         assert answer.ready_from == expected_ready(T0.date()) == date(2026, 3, 6)
         assert expected_ready(date(2026, 3, 5)) == date(2026, 3, 11)
+
+    @pytest.mark.parametrize("status", list(S))
+    def test_every_status_has_both_texts(self, status: ApplicationStatus) -> None:
+        """Every status is explained in Indonesian and in English."""
+        app = Application(APP, OFFICE, status, birth_date_key=hasher(BORN.isoformat()))
+        answer = status_answer(app, BORN, hasher)
+        assert answer is not None
+        assert answer.text_id
+        assert answer.text_en
+        assert answer.text_id != answer.text_en
