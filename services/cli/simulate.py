@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from services.bus.catalogue import create_topics
+from services.bus.keys import citizen_hasher
 from services.bus.logs import get_logger
 from services.bus.publisher import EventMeta, Publisher
 from services.bus.settings import BusSettings
@@ -97,7 +98,8 @@ def run_simulator(
     """
     stopper = stopper or Stopper()
     create_topics(settings)
-    sim = TrafficSimulator(seed, start=datetime.now(UTC) - timedelta(days=365))
+    start = datetime.now(UTC) - timedelta(days=365)
+    sim = TrafficSimulator(seed, start=start, pseudonym=citizen_hasher(settings))
     summary = Summary()
     tick = 0.2
     console = Console()

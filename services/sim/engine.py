@@ -264,7 +264,9 @@ _TOWNS: Final = tuple(sorted(set(REGENCY_TOWNS.values())))
 def _site(office: Office, start: datetime) -> Site:
     offset = start.astimezone(ZoneInfo(office.timezone)).utcoffset()
     weight = OFFICE_WEIGHTS.get(office.code, 1.0)
+    immigration = office.type is OfficeType.IMMIGRATION_OFFICE  # prints both kinds of passport itself
     staff = 60 if weight >= 8 else {OfficeType.EMBASSY: 25, OfficeType.CONSULATE: 15}.get(office.type, 10)
+    staff = 40 if immigration else staff
     country = COUNTRIES[office.country]
     return Site(
         office=office,
@@ -272,5 +274,5 @@ def _site(office: Office, start: datetime) -> Site:
         offset_s=int(offset.total_seconds()) if offset is not None else 0,
         staff=staff,
         hotline=f"+{country.calling_code}-{zlib.crc32(office.code.encode()) % 10**8:08d}",
-        prints_electronic=weight >= 8,
+        prints_electronic=weight >= 8 or immigration,
     )

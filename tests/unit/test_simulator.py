@@ -13,6 +13,7 @@ from services.bus.keys import key_for
 from services.contracts import EVENT_MODELS
 from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayReported
 from services.contracts.passport import ApplicationSubmitted, AppointmentBooked, PassportPrinted
+from services.contracts.passport_booking import AppointmentRequested
 from services.contracts.protection import (
     CaseClosed,
     CaseOpened,
@@ -91,15 +92,13 @@ class TestValidity:
             assert model.from_avro(item.event.to_avro()) == item.event
 
     def test_all_event_types_occur(self, long_stream: list[SimulatedEvent]) -> None:
-        """A long run exercises every event type of every domain topic (officers' registry decisions are
-        not traffic the simulator makes; nor, until the booking service's workers and simulator land, are
-        its requests, cancellations and offices' holds and refusals).
+        """A long run exercises every event type of every domain topic, the booking service's requests
+        and quotas included (officers' registry decisions are not traffic the simulator makes).
         """
-        booking = {"AppointmentRequested", "CancellationRequested", "ActionRequired", "ApplicationRefused"}
         domain = {
             model
             for model in EVENT_MODELS.values()
-            if model.TOPIC in {"citizen", "passport", "protection"} and model.__name__ not in booking
+            if model.TOPIC in {"citizen", "passport", "passport.quotas", "protection"}
         }
         assert {type(item.event) for item in long_stream} == domain
 
@@ -214,10 +213,13 @@ class TestCitizens:
 
 
 _PASSPORT_NEXT = {
-    None: {"AppointmentBooked"},
+    None: {"AppointmentBooked", "AppointmentRequested"},
     "AppointmentBooked": {"AppointmentRescheduled", "AppointmentCancelled", "ApplicationSubmitted"},
     "AppointmentRescheduled": {"AppointmentCancelled", "ApplicationSubmitted"},
-    "ApplicationSubmitted": {"BiometricsCaptured"},
+    # A request: tried again for a later day, moved once, cancelled, or on to the counter.
+    "AppointmentRequested": {"AppointmentRequested", "CancellationRequested", "ApplicationSubmitted"},
+    "ApplicationSubmitted": {"BiometricsCaptured", "ActionRequired", "ApplicationRefused"},
+    "ActionRequired": {"BiometricsCaptured", "ApplicationRefused"},
     "BiometricsCaptured": {"PaymentReceived"},
     "PaymentReceived": {"PassportPrinted"},
     "PassportPrinted": {"ReadyForPickup"},
@@ -227,7 +229,9 @@ _PASSPORT_NEXT = {
 
 class TestPassports:
     def test_applications_follow_the_life_cycle(self, long_stream: list[SimulatedEvent]) -> None:
-        """Each application moves booked -> (rescheduled|cancelled) -> submitted -> ... -> collected."""
+        """Each application moves booked -> (rescheduled|cancelled) -> submitted -> ... -> collected, or
+        requested -> (requested again|cancellation requested) -> submitted -> (action required|refused) ...
+        """
         passport = [item for item in long_stream if item.event.TOPIC == "passport"]
         completed = 0
         for events in _by_aggregate(passport).values():
@@ -262,8 +266,8 @@ class TestPassports:
         office_of: dict[str, str] = {}
         for item in long_stream:
             event = item.event
-            if isinstance(event, AppointmentBooked):
-                office_of[event.application_id] = event.office
+            if isinstance(event, AppointmentBooked | AppointmentRequested):
+                office_of.setdefault(event.application_id, event.office)
             elif isinstance(event, ApplicationSubmitted):
                 assert item.source == event.office == office_of[event.application_id]
 

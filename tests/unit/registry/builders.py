@@ -285,8 +285,11 @@ def tricky_history() -> list[BusEvent]:
 
 
 def simulated(seed: int, count: int) -> list[BusEvent]:
-    """``count`` events of the traffic simulator, wrapped as published (ids derived from seed and index)."""
-    simulator = TrafficSimulator(seed, start=T0, population=40)
+    """``count`` events of the traffic simulator, wrapped as published (ids derived from seed and index).
+
+    The passport service's booking traffic is left out: the registry observes none of it.
+    """
+    simulator = TrafficSimulator(seed, start=T0, population=40, booking=False)
     return [
         wrap(item.event, item.time, f"sim-{seed}-{index}", source=item.source)
         for index, item in enumerate(simulator.next_batch(count))
