@@ -14,6 +14,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from services.bus.errors import EncodeError, MalformedPayload, UnknownSchema
+from services.bus.modelreader import Read, model_reader
 from services.bus.modelwriter import Write, model_writer
 from services.bus.schemas import Contract, ContractRegistry
 from services.contracts.base import EventModel
@@ -38,6 +39,7 @@ class AvroCodec:
         self.registry = registry
         self._model_writers: dict[type[EventModel], tuple[bytes, Write] | None] = {}
         self._plain_writers: dict[str, tuple[bytes, Write] | None] = {}
+        self._readers: dict[int, Read | None] = {}
 
     def encode(self, fullname: str, record: dict[str, Any]) -> bytes:
         """Frame ``record`` with its writer schema's fingerprint; raise EncodeError naming no values."""
@@ -109,11 +111,42 @@ class AvroCodec:
         return self.registry.by_fingerprint(int.from_bytes(data[2:HEADER_SIZE], "little"))
 
     def decode(self, data: bytes, *, expected: str | None = None) -> Decoded:
-        """Decode ``data``; with ``expected``, the writer must have that full name."""
+        """Decode ``data``; with ``expected``, the writer must have that full name.
+
+        A body written with the latest revision is read by a reader generated once per contract
+        (``services.bus.modelreader``): the same record fastavro reads, or, for bytes the generated reader
+        does not read itself, fastavro's own record or error (the general way).
+        """
         writer = self.writer_of(data)
         if expected is not None and writer.fullname != expected:
             raise UnknownSchema(f"payload was written as {writer.fullname}, the envelope says {expected}")
         reader = self.registry.latest(writer.fullname)
+        if reader is writer:  # the body needs no resolution: a generated reader may read it
+            record = self._read_generated(data, writer)
+            if record is not None:
+                return Decoded(record=record, writer=writer, reader=reader)
+        return self._decode_general(data, writer, reader)
+
+    def _read_generated(self, data: bytes, writer: Contract) -> dict[str, Any] | None:
+        """The body read by ``writer``'s generated reader; None when there is none or it does not read
+        these bytes (the general way then decides); MalformedPayload for bytes left after the record.
+        """
+        try:
+            read = self._readers[writer.fingerprint]
+        except KeyError:
+            read = self._readers[writer.fingerprint] = model_reader(writer.schema)
+        if read is None:
+            return None
+        try:
+            record, end = read(data, HEADER_SIZE)
+        except Exception:  # noqa: BLE001 - Unfit, or a read that failed: fastavro decides, as it always did
+            return None
+        if end != len(data):
+            raise MalformedPayload(f"{len(data) - end} trailing bytes after a {writer.fullname} body")
+        return record
+
+    def _decode_general(self, data: bytes, writer: Contract, reader: Contract) -> Decoded:
+        """``data``'s body read by fastavro, resolved from ``writer``'s schema to ``reader``'s."""
         stream = BytesIO(data)
         stream.seek(HEADER_SIZE)
         try:

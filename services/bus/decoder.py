@@ -62,6 +62,8 @@ def check_dataschema(envelope: Envelope, writer: Contract, registry: ContractReg
     The detail gives both sides by full name and fingerprint; of the header's side only what a contract
     in ``schemas/`` has (a header may carry anything, a NIK included: 16 digits are 16 hex digits).
     """
+    if envelope.dataschema == writer.dataschema:  # the very URI the writer's contract gives: it agrees
+        return
     said = envelope.schema_ref
     if said is None or (said.fullname, said.fingerprint) == (writer.fullname, writer.fingerprint):
         return

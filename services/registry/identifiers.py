@@ -11,6 +11,7 @@ import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date
+from functools import lru_cache
 from typing import Final
 
 __all__ = [
@@ -38,11 +39,13 @@ Hasher = Callable[[str], str]
 STRONG_KINDS: Final[tuple[str, ...]] = ("nik", "passport", "ref", "app", "case")
 _RANK: Final[dict[str, int]] = {kind: rank for rank, kind in enumerate(STRONG_KINDS)}
 _CITIZEN_ID_HEX: Final = 20
+_CITIZEN_IDS_KEPT: Final = 1 << 16
+"""Citizen ids kept derived (a record's id is asked for several times per event it folds)."""
 
 
 def kind_of(identifier: str) -> str:
     """The kind prefix of an identifier (``nik``, ``passport``, ... or ``weak``)."""
-    return identifier.split(":", 1)[0]
+    return identifier.partition(":")[0]
 
 
 def rank_key(identifier: str) -> tuple[int, str]:
@@ -55,6 +58,7 @@ def best_identifier(identifiers: Iterable[str]) -> str:
     return min(identifiers, key=rank_key)
 
 
+@lru_cache(maxsize=_CITIZEN_IDS_KEPT)
 def citizen_id_for(identifier: str) -> str:
     """Surrogate id derived from the citizen's best identifier, so it does not depend on arrival order."""
     return "cit-" + hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:_CITIZEN_ID_HEX]

@@ -11,9 +11,9 @@ The mapping to and from Avro data is written out here rather than going through 
 the registry folds thousands of items per second (and re-reads the whole topic when it takes the partition
 over), and the items are made by our own intake from events already validated. The tests prove that every
 item written here validates as the model and that the model's own record encodes to the same bytes.
-Records in unions are handed to the writer as ``(full name, record)`` (fastavro's union notation, which
-the bus codec passes through): without it fastavro matches a record against every branch of a union,
-nested unions again for each enclosing one, which doubled the cost of encoding an item.
+Items are written by the codec's plain-data writer generated for the contract (``AvroCodec.encode_plain``)
+and read by its generated reader (``AvroCodec.decode``), both byte-equal to fastavro, which still decides
+whatever they do not take themselves.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 from services.bus.codec import AvroCodec
 from services.bus.schemas import load_registry
 from services.bus.settings import get_settings
-from services.contracts.registry_fields import NAMESPACE
 from services.contracts.registry_items import ResolverItemModel
 from services.registry.decisions import Confirm, Decision, Reject, Split
 from services.registry.facts import (
@@ -45,15 +44,6 @@ Item = Observation | Decision
 ITEM_SCHEMA = ResolverItemModel.SCHEMA
 """Avro full name of the items (also their ``ce_type``)."""
 
-# Full names of the records in unions (the contract's nested types), for the writer's union notation.
-_OBSERVATION = f"{NAMESPACE}.Observation"
-_MATCH = f"{NAMESPACE}.MatchDecision"
-_SPLIT = f"{NAMESPACE}.SplitDecision"
-_STAY = f"{NAMESPACE}.StayReport"
-_PASSPORT = f"{NAMESPACE}.PassportFact"
-_CASE = f"{NAMESPACE}.CaseChange"
-_PART = f"{NAMESPACE}.ResidencePart"
-_PERSONAL = "id.go.kemlu.bus.common.v1.Personal"
 _KNOWN_PERSONAL = frozenset(PERSONAL_FIELDS)
 _KNOWN_RESIDENCE = frozenset(RESIDENCE_FIELDS)
 _PART_OF_KIND = {"OBSERVATION": "observation", "CONFIRM": "confirm", "REJECT": "reject", "SPLIT": "split"}
@@ -73,7 +63,7 @@ def encode_item(item: Item) -> bytes:
     ValueError when an observation holds what the contract has no place for (a personal field the registry
     does not keep); ``services.bus.errors.EncodeError`` when a value does not fit its Avro type.
     """
-    return _codec().encode(ITEM_SCHEMA, item_record(item))
+    return _codec().encode_plain(ITEM_SCHEMA, item_record(item))
 
 
 def decode_item(data: bytes) -> Item:
@@ -109,16 +99,14 @@ def decode_item(data: bytes) -> Item:
 
 
 def item_record(item: Item) -> dict[str, Any]:
-    """The ``ResolverItem`` Avro record of ``item``: sets sorted (equal items, equal bytes), records in
-    unions as ``(full name, record)``.
-    """
+    """The ``ResolverItem`` Avro record of ``item`` as plain data: sets sorted (equal items, equal bytes)."""
     if isinstance(item, Observation):
         personal = _personal_record(item)
         return {
             **_NO_PARTS,
             "kind": "OBSERVATION",
-            "observation": (_OBSERVATION, _observation_record(item)),
-            "personal": None if personal is None else (_PERSONAL, personal),
+            "observation": _observation_record(item),
+            "personal": personal,
         }
     if isinstance(item, Split):
         split = {
@@ -127,15 +115,15 @@ def item_record(item: Item) -> dict[str, Any]:
             "moved": sorted(item.moved),
             "kept": sorted(item.kept),
         }
-        return {**_NO_PARTS, "kind": "SPLIT", "split": (_SPLIT, split)}
+        return {**_NO_PARTS, "kind": "SPLIT", "split": split}
     match = {
         "decision_id": item.decision_id,
         "candidate_id": item.candidate_id,
         "anchors": list(item.anchors),
     }
     if isinstance(item, Confirm):
-        return {**_NO_PARTS, "kind": "CONFIRM", "confirm": (_MATCH, match)}
-    return {**_NO_PARTS, "kind": "REJECT", "reject": (_MATCH, match)}
+        return {**_NO_PARTS, "kind": "CONFIRM", "confirm": match}
+    return {**_NO_PARTS, "kind": "REJECT", "reject": match}
 
 
 # --- observations -----------------------------------------------------------------------------------
@@ -157,43 +145,33 @@ def _observation_record(obs: Observation) -> dict[str, Any]:
         "weak_keys": sorted(obs.weak_keys),
         # Absent: not said (None in Avro); present, even with None: set (a ResidencePart).
         "residence": {
-            part: (_PART, {"value": residence[part]}) if part in residence else None
-            for part in RESIDENCE_FIELDS
+            part: {"value": residence[part]} if part in residence else None for part in RESIDENCE_FIELDS
         },
         "status": None if obs.status is None else obs.status.value,
         "stay": None
         if stay is None
-        else (
-            _STAY,
-            {
-                "office": stay.office,
-                "country": stay.country,
-                "city": stay.city,
-                "arrival_date": stay.arrival_date,
-                "office_record_ref": stay.office_record_ref,
-            },
-        ),
+        else {
+            "office": stay.office,
+            "country": stay.country,
+            "city": stay.city,
+            "arrival_date": stay.arrival_date,
+            "office_record_ref": stay.office_record_ref,
+        },
         "passport": None
         if passport is None
-        else (
-            _PASSPORT,
-            {
-                "identifier": passport.identifier,
-                "issuing_office": passport.issuing_office,
-                "issue_date": passport.issue_date,
-                "expiry_date": passport.expiry_date,
-            },
-        ),
+        else {
+            "identifier": passport.identifier,
+            "issuing_office": passport.issuing_office,
+            "issue_date": passport.issue_date,
+            "expiry_date": passport.expiry_date,
+        },
         "case": None
         if case is None
-        else (
-            _CASE,
-            {
-                "case_id": case.case_id,
-                "status": None if case.status is None else case.status.value,
-                "office": case.office,
-            },
-        ),
+        else {
+            "case_id": case.case_id,
+            "status": None if case.status is None else case.status.value,
+            "office": case.office,
+        },
     }
 
 
