@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from bench import limits, memory, protection, publish, registry, restart, simulator, summary
+from bench import limits, memory, passport, protection, publish, registry, restart, simulator, summary
 from bench.common import broker
 from deploy.kafka.launcher import KafkaCluster
 
@@ -27,6 +27,7 @@ ON_BROKER: dict[str, Callable[[KafkaCluster], dict[str, Any]]] = {
     "publish": publish.main,
     "registry": registry.main,
     "protection": protection.main,
+    "passport": passport.main,
     "restart": restart.main,
 }
 ORDER = (*WITHOUT_BROKER, *ON_BROKER)

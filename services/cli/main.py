@@ -13,7 +13,7 @@ from kafka.errors import KafkaError
 from services.bus.catalogue import CATALOGUE, TopicSpec, create_topics
 from services.bus.errors import BusError
 from services.bus.settings import get_settings
-from services.cli import cases, figures
+from services.cli import cases, figures, passport, users
 
 app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
@@ -24,15 +24,19 @@ registry_app = typer.Typer(help="The unified citizen registry.", no_args_is_help
 app.add_typer(registry_app, name="registry")
 cases_app = typer.Typer(help="Protection cases of every office, live.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+passport_app = typer.Typer(help="The passport service: bookings, status, figures.", no_args_is_help=True)
+app.add_typer(passport_app, name="passport")
+app.add_typer(users.users_app, name="users")
 
 
 def all_topics() -> tuple[TopicSpec, ...]:
     """The bus's catalogue and every processor's own topics."""
     from services.deadletters.app import TOPICS as DEADLETTER_TOPICS
+    from services.passport.topics import PASSPORT_TOPICS
     from services.protection.topics import PROTECTION_TOPICS
     from services.registry.topics import REGISTRY_TOPICS
 
-    return (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS, *PROTECTION_TOPICS)
+    return (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS, *PROTECTION_TOPICS, *PASSPORT_TOPICS)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -193,6 +197,7 @@ def run(
     """The main job: Kafka, topics, the simulator and a live summary. Ctrl-C stops everything."""
     from services.cli.run import Processor, run_bus
     from services.deadletters.app import DeadLetterSettings
+    from services.passport.settings import PassportSettings
     from services.protection.settings import ProtectionSettings
     from services.registry.settings import RegistrySettings
 
@@ -205,6 +210,9 @@ def run(
         ),
         Processor(
             "protection", ("cases", "worker"), f"http://127.0.0.1:{ProtectionSettings().web_port}/stats"
+        ),
+        Processor(
+            "passport", ("passport", "worker"), f"http://127.0.0.1:{PassportSettings().web_port}/stats"
         ),
     )
     run_bus(get_settings(), processors, topics=all_topics(), rate=rate, seed=seed, start_broker=broker)
@@ -291,6 +299,10 @@ cases_app.command("show")(cases.cases_show)
 cases_app.command("office")(cases.cases_office)
 cases_app.command("overdue")(cases.cases_overdue)
 cases_app.command("figures")(cases.cases_figures)
+passport_app.command("worker")(passport.passport_worker)
+passport_app.command("status")(passport.passport_status)
+passport_app.command("figures")(passport.passport_figures)
+app.command("dashboard")(users.dashboard)
 
 
 def main() -> None:

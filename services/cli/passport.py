@@ -1,0 +1,164 @@
+"""``bus passport ...``: the passport service for people: "is my passport ready?", the daily figures, and
+the worker itself.
+
+The status comes from a worker's HTTP view (any worker answers for every application); it is given only to
+whoever knows the application id and the applicant's birth date, sent in a header, never in the URL. The
+figures are read from ``passport.figures`` itself: the latest record per key, summed over partitions, as
+any reader must.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from services.bus.codec import AvroCodec
+from services.bus.reading import read_to_end
+from services.bus.schemas import load_registry
+from services.bus.settings import BusSettings, get_settings
+from services.cli.view_client import ViewClient
+from services.contracts.passport_views import PassportFiguresModel
+from services.passport.figures import OfficeDayFigures, median_days, sum_partitions
+from services.passport.settings import PassportSettings
+
+
+@dataclass(frozen=True)
+class PassportClient(ViewClient):
+    """Calls a passport worker's HTTP view; failures raise LookupError."""
+
+    name: str = "passport status view"
+
+    @classmethod
+    def from_env(cls) -> PassportClient:
+        """A client of the local passport worker, on the web port its settings give."""
+        return cls(f"http://127.0.0.1:{PassportSettings().web_port}")
+
+    def status(self, application_id: str, birth_date: date) -> Any:
+        """The status answer of one application (its id and the applicant's birth date)."""
+        from services.passport.web import BIRTH_DATE  # the worker's module: loaded only when asked
+
+        path = f"/passport/applications/{urllib.parse.quote(application_id, safe='')}/status"
+        return self.get(path, {BIRTH_DATE: birth_date.isoformat()})
+
+
+def render_status(answer: dict[str, Any]) -> str:
+    """The answer for people, in Indonesian and then in English."""
+    ready = answer["ready_from"] or "-"
+    lines = [
+        f"permohonan / application {answer['application_id']}  {answer['status']}",
+        f"  kantor / office   {answer['office_name']} ({answer['office']})",
+        f"  siap / ready      {ready}{' (perkiraan / expected)' if answer['expected'] else ''}",
+        "",
+        f"  {answer['text_id']}",
+    ]
+    lines.extend(f"    - {item}" for item in answer["bring_id"])
+    lines.append(f"  {answer['text_en']}")
+    lines.extend(f"    - {item}" for item in answer["bring_en"])
+    return "\n".join(lines)
+
+
+def _client_call(call: Any) -> Any:
+    try:
+        return call()
+    except LookupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def passport_worker() -> None:
+    """Run the passport worker (fair booking's stages, the status view, its intake and HTTP view)."""
+    from services.passport.app import worker_main
+
+    sys.argv = [sys.argv[0], "worker"]
+    worker_main(get_settings(), PassportSettings())
+
+
+def passport_status(
+    application_id: Annotated[str, typer.Argument(help="The application id")],
+    *,
+    birth_date: Annotated[
+        str, typer.Option(help="The applicant's birth date, YYYY-MM-DD (the second factor; sent in a header)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+) -> None:
+    """Is my passport ready? The status, the office, when it is or will be ready, what to bring."""
+    try:
+        day = date.fromisoformat(birth_date)
+    except ValueError:
+        typer.echo("error: --birth-date must be YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+    client = PassportClient.from_env()
+    answer = _client_call(lambda: client.status(application_id, day))
+    typer.echo(PassportClient.render(answer) if as_json else render_status(answer))
+
+
+def read_figures(settings: BusSettings) -> dict[tuple[str, date], OfficeDayFigures]:
+    """The figures across the bus per (office, day): the latest ``passport.figures`` record per key (office,
+    day and partition), summed over partitions.
+    """
+    codec = AvroCodec(load_registry(settings.schemas_dir))
+    latest: dict[str, PassportFiguresModel] = {}
+    for message in read_to_end(settings, settings.topic(PassportFiguresModel.TOPIC)):
+        if message.value is None:  # a tombstone: the key was deleted
+            continue
+        view = PassportFiguresModel.from_avro(codec.decode(message.value).record)
+        latest[view.record_key] = view
+    return sum_partitions(latest.values())
+
+
+def figures_json(office: str, day: date, figures: OfficeDayFigures) -> dict[str, Any]:
+    """One office-day as JSON: the counts, refusals by reason and the exact median days to ready."""
+    return {
+        "office": office,
+        "day": day.isoformat(),
+        "quota_used": figures.quota_used,
+        "bookings": figures.bookings,
+        "freed": figures.freed,
+        "refusals": dict(sorted(figures.refusals.items())),
+        "ready_not_collected": figures.ready_not_collected,
+        "median_days_to_ready": median_days(figures.ready_days),
+    }
+
+
+def passport_figures(
+    *,
+    office: Annotated[str | None, typer.Option(help="Only this office code")] = None,
+    day: Annotated[str | None, typer.Option(help="Only this local day, YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per office-day")] = False,
+) -> None:
+    """Daily figures per office: quota used, bookings, refusals by reason (touts' TOO_MANY_REQUESTS
+    included), passports ready but not collected, median days from submission to ready.
+    """
+    wanted = None if day is None else date.fromisoformat(day)
+    chosen = {
+        place: figures
+        for place, figures in read_figures(get_settings()).items()
+        if (office is None or place[0] == office) and (wanted is None or place[1] == wanted)
+    }
+    if as_json:
+        for (code, when), figures in chosen.items():
+            typer.echo(json.dumps(figures_json(code, when, figures), ensure_ascii=False))
+        return
+    refused: Counter[str] = Counter()
+    typer.echo(
+        f"{'office':<28}{'day':<12}{'used':>6}{'booked':>8}{'freed':>7}{'waiting':>9}{'median':>8}  refusals"
+    )
+    for (code, when), figures in chosen.items():
+        refused += figures.refusals
+        median = median_days(figures.ready_days)
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(figures.refusals.items()))
+        typer.echo(
+            f"{code:<28}{when.isoformat():<12}{figures.quota_used:>6}{figures.bookings:>8}{figures.freed:>7}"
+            f"{figures.ready_not_collected:>9}{'-' if median is None else f'{median:g}':>8}  {reasons}"
+        )
+    total = sum(f.bookings for f in chosen.values())
+    typer.echo(f"\n{len(chosen)} office-days, {total} bookings; refusals by reason:")
+    for reason, n in sorted(refused.items(), key=lambda item: (-item[1], item[0])):
+        typer.echo(f"  {reason:<24}{n:>8}")
