@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
+from services.bus.codegen import SchemaSource, compile_generated
+
 __all__ = ["Read", "Unfit", "long_at", "model_reader", "reader_source", "varint_at"]
 
 Read = Callable[[bytes, int], tuple[dict[str, Any], int]]
@@ -65,54 +67,21 @@ def long_at(data: bytes, pos: int) -> tuple[int, int]:
     return (n >> 1) ^ -(n & 1), pos
 
 
-class _Source:
+class _Source(SchemaSource):
     """The lines of one generated reader and the constants they name."""
 
     def __init__(self, named: Mapping[str, Any]) -> None:
-        self.named = named
-        self.lines: list[str] = []
-        self.constants: dict[str, object] = {
-            "Unfit": Unfit,
-            "long_at": long_at,
-            "varint_at": varint_at,
-            "date_of": date.fromordinal,
-            "timedelta": timedelta,
-            "EPOCH": _EPOCH,
-        }
-        self.building: set[str] = set()
-        self.count = 0
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
-
-    def fresh(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def value(self, schema: Any, var: str, depth: int) -> bool:
-        """Emit what reads ``schema`` into ``var``; False when the schema holds a type not covered."""
-        if isinstance(schema, str):
-            if schema in self.named:
-                return self.named_type(schema, var, depth)
-            return self.primitive(schema, var, depth)
-        if isinstance(schema, list):
-            return self.union(schema, var, depth)
-        return isinstance(schema, dict) and self.complex(schema, var, depth)
-
-    def complex(self, schema: Mapping[str, Any], var: str, depth: int) -> bool:
-        """Emit what reads a schema given as an object (a record, enum, array, map or logical type)."""
-        kind, logical = schema.get("type"), schema.get("logicalType")
-        if logical is not None:
-            return self.logical(kind, logical, var, depth)
-        if kind == "record":
-            return self.record(schema, var, depth)
-        if kind == "enum":
-            return self.enum(schema["symbols"], var, depth)
-        if kind == "array":
-            return self.array(schema["items"], var, depth)
-        if kind == "map":
-            return self.map(schema["values"], var, depth)
-        return isinstance(kind, str) and self.primitive(kind, var, depth)
+        super().__init__(
+            named,
+            {
+                "Unfit": Unfit,
+                "long_at": long_at,
+                "varint_at": varint_at,
+                "date_of": date.fromordinal,
+                "timedelta": timedelta,
+                "EPOCH": _EPOCH,
+            },
+        )
 
     def long(self, var: str, depth: int) -> None:
         """A zigzag varint: one byte inline, longer ones by ``long_at``."""
@@ -229,11 +198,6 @@ class _Source:
         self.emit(depth, "else: raise Unfit")
         return True
 
-    def named_type(self, name: str, var: str, depth: int) -> bool:
-        if name in self.building:
-            return False  # a recursive record
-        return self.value(self.named[name], var, depth)
-
     def record(self, schema: Mapping[str, Any], var: str, depth: int) -> bool:
         name, fields = str(schema.get("name")), schema["fields"]
         if name in self.building:
@@ -267,9 +231,4 @@ def model_reader(schema: Mapping[str, Any]) -> Read | None:
     """The generated reader of a record schema (bytes written with that very schema into plain Avro data,
     as fastavro reads them); None when not covered.
     """
-    generated = reader_source(schema)
-    if generated is None:
-        return None
-    text, namespace = generated
-    exec(compile(text, "<avro model reader>", "exec"), namespace)  # noqa: S102 - source built above from the schema alone
-    return cast("Read", namespace["read"])
+    return cast("Read | None", compile_generated(reader_source(schema), "read", "<avro model reader>"))

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
+from services.bus.codegen import SchemaSource, compile_generated
 from services.contracts.base import ContractModel
 
 __all__ = ["Unfit", "Write", "long_bytes", "model_writer", "writer_source"]
@@ -81,61 +82,28 @@ def long_bytes(value: int) -> bytes:
     return _SMALL_VARINTS[zigzag] if zigzag < _SMALL else _varint(zigzag)
 
 
-class _Source:
+class _Source(SchemaSource):
     """The lines of one generated writer and the constants they name."""
 
     def __init__(self, named: Mapping[str, Any], *, plain: bool = False) -> None:
-        self.named = named
+        super().__init__(
+            named,
+            {
+                "Unfit": Unfit,
+                "ContractModel": ContractModel,
+                "Enum": enum.Enum,
+                "date": date,
+                "small": _SMALL_VARINTS,
+                "varint": _varint,
+                "long_bytes": long_bytes,
+                "MISSING": _MISSING,
+                "datetime": datetime,
+                "EPOCH": _EPOCH,
+            },
+        )
         self.plain = plain
         """Records as plain dicts (a view's Avro data) instead of contract models; maps, arrays of any
         covered item and UTC timestamps (millis and micros) are then covered too."""
-        self.lines: list[str] = []
-        self.constants: dict[str, object] = {
-            "Unfit": Unfit,
-            "ContractModel": ContractModel,
-            "Enum": enum.Enum,
-            "date": date,
-            "small": _SMALL_VARINTS,
-            "varint": _varint,
-            "long_bytes": long_bytes,
-            "MISSING": _MISSING,
-            "datetime": datetime,
-            "EPOCH": _EPOCH,
-        }
-        self.building: set[str] = set()
-        self.count = 0
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
-
-    def fresh(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def value(self, schema: Any, var: str, depth: int) -> bool:
-        """Emit what writes ``var`` as ``schema``; False when the schema holds a type not covered."""
-        if isinstance(schema, str):
-            if schema in self.named:
-                return self.named_type(schema, var, depth)
-            return self.primitive(schema, var, depth)
-        if isinstance(schema, list):
-            return self.union(schema, var, depth)
-        return isinstance(schema, dict) and self.complex(schema, var, depth)
-
-    def complex(self, schema: Mapping[str, Any], var: str, depth: int) -> bool:
-        """Emit what writes ``var`` as a schema given as an object (a record, enum, array or logical type)."""
-        kind, logical = schema.get("type"), schema.get("logicalType")
-        if logical is not None:
-            return self.logical(kind, logical, var, depth)
-        if kind == "record":
-            return self.record(schema, var, depth)
-        if kind == "map" and self.plain:
-            return self.map(schema["values"], var, depth)
-        if kind == "enum":
-            return self.enum(schema["symbols"], var, depth)
-        if kind == "array":
-            return self.array(schema["items"], var, depth)
-        return isinstance(kind, str) and self.primitive(kind, var, depth)
 
     def primitive(self, kind: str, var: str, depth: int) -> bool:
         emit = self.emit
@@ -193,7 +161,11 @@ class _Source:
         return True
 
     def map(self, values: Any, var: str, depth: int) -> bool:
-        """A map as fastavro writes it: one block of every entry in the dict's order, then the end."""
+        """A map as fastavro writes it: one block of every entry in the dict's order, then the end (plain
+        data only: a model's map is left to the general path).
+        """
+        if not self.plain:
+            return False
         key, value = self.fresh("key"), self.fresh("value")
         self.emit(depth, f"if type({var}) is not dict: raise Unfit")
         self.emit(depth, f"if {var}:")
@@ -240,11 +212,6 @@ class _Source:
             self.emit(depth + 1, f"if type({var}) is tuple: raise Unfit")
         self.emit(depth + 1, f"out += {long_bytes(1 - null_index)!r}")
         return self.value(other, var, depth + 1)
-
-    def named_type(self, name: str, var: str, depth: int) -> bool:
-        if name in self.building:
-            return False  # a recursive record
-        return self.value(self.named[name], var, depth)
 
     def record(self, schema: Mapping[str, Any], var: str, depth: int) -> bool:
         name, fields = str(schema.get("name")), schema["fields"]
@@ -304,8 +271,4 @@ def model_writer(schema: Mapping[str, Any], *, plain: bool = False) -> Write | N
     plain Avro data, what a view's hot path builds); None when not covered.
     """
     generated = writer_source(schema, plain=plain)
-    if generated is None:
-        return None
-    text, namespace = generated
-    exec(compile(text, "<avro model writer>", "exec"), namespace)  # noqa: S102 - source built above from the schema alone
-    return cast("Write", namespace["write"])
+    return cast("Write | None", compile_generated(generated, "write", "<avro model writer>"))
