@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KAFKA_JARS := deploy/kafka/lib/.fetched
+AVRO_TOOLS := deploy/avro/lib/.fetched
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -25,18 +26,23 @@ $(KAFKA_JARS): deploy/kafka/pom.xml
 	$(PYTHON) deploy/kafka/launcher.py fetch
 	@touch $@
 
-jars: $(KAFKA_JARS) ## Fetch the Apache Kafka broker jars from Maven Central (cached)
+$(AVRO_TOOLS): deploy/avro/pom.xml
+	rm -rf deploy/avro/lib
+	mvn -q -B -f deploy/avro/pom.xml dependency:copy-dependencies
+	@touch $@
+
+jars: $(KAFKA_JARS) $(AVRO_TOOLS) ## Fetch the Apache Kafka broker jars and Apache Avro's tools from Maven Central (cached)
 
 run: $(STAMP) $(KAFKA_JARS) ## The main job: Kafka, topics, processors, simulator, live summary (Ctrl-C stops)
 	$(BIN)/bus run
 
-test: $(STAMP) $(KAFKA_JARS) lint typecheck ## Lint, type-check and run every test (starts its own Kafka)
+test: $(STAMP) $(KAFKA_JARS) $(AVRO_TOOLS) lint typecheck ## Lint, type-check and run every test (starts its own Kafka)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP) ## Only the pure unit tests (no broker)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-integration: $(STAMP) $(KAFKA_JARS) ## Only the tests against the real broker
+integration: $(STAMP) $(KAFKA_JARS) $(AVRO_TOOLS) ## Only the tests against the real broker
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (every rule, each ignored one with its reason) and the import layers (lint-imports)

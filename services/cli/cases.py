@@ -1,10 +1,12 @@
 """``bus cases ...``: the protection-case view for people: one case with its whole history, an office's open
 cases, overdue cases, the figures, and the worker itself.
 
-A case and the lists come from the worker's HTTP views (any worker answers for every case: see
-``services.protection.web``); a case's answer shows personal data, so who asks, from which office and why
-are required and recorded there. The figures are read from ``protection.stats`` itself: the latest record
-per key, summed over partitions (``services.protection.figures.sum_partitions``), as any reader must.
+The lists come from the worker's HTTP views (any worker answers for every case: see
+``services.protection.web``; summaries, no personal data). A case's answer shows personal data, so it is
+asked of the front door with the user's token (``services.cli.front_door``): the lookup is recorded on
+``protection.access`` under the account the token proves, with the purpose given. The figures are read
+from ``protection.stats`` itself: the latest record per key, summed over partitions
+(``services.protection.figures.sum_partitions``), as any reader must.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.bus.codec import AvroCodec
 from services.bus.reading import read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
+from services.cli.front_door import FrontDoorClient, TokenMissing, user_token
 from services.cli.view_client import ViewClient
 from services.contracts.protection_views import ProtectionStatsModel
 from services.protection.figures import desk_figures, sum_partitions
@@ -38,11 +41,6 @@ class CasesClient(ViewClient):
     def from_env(cls) -> CasesClient:
         """A client of the local protection worker, on the web port its settings give."""
         return cls(f"http://127.0.0.1:{ProtectionSettings().web_port}")
-
-    def case(self, case_id: str, *, requested_by: str, office: str, purpose: str) -> Any:
-        """One case with its history, saying who asks, from which office and why (recorded by the view)."""
-        headers = {"X-Requested-By": requested_by, "X-Office": office, "X-Purpose": purpose}
-        return self.get(f"/protection/cases/{urllib.parse.quote(case_id, safe='')}", headers)
 
 
 def combined(settings: BusSettings) -> tuple[dict[str, int], datetime | None]:
@@ -140,21 +138,23 @@ def cases_worker() -> None:
 def cases_show(
     case_id: Annotated[str, typer.Argument(help="The case id")],
     *,
-    requested_by: Annotated[str, typer.Option(help="Your staff id (required; recorded)")],
-    office: Annotated[str, typer.Option(help="Your office code (required; recorded)")],
     purpose: Annotated[
         str, typer.Option(help="Why you look (required; recorded): CITIZEN_PROTECTION, AUDIT, ...")
     ],
+    token: Annotated[str | None, typer.Option(help="Your API token (else BUS_TOKEN)")] = None,
     show_personal: Annotated[bool, typer.Option(help="Print personal data unredacted")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ProtectionCase as JSON")] = False,
 ) -> None:
     """One case: who holds it, every hand-over, every event applied or refused (with the reason), its
-    breaches and the citizen it belongs to. The lookup itself is recorded on protection.access.
+    breaches and the citizen it belongs to. Asked of the front door with your token; the lookup is recorded
+    on protection.access under your account.
     """
-    client = CasesClient.from_env()
-    case = _client_call(
-        lambda: client.case(case_id, requested_by=requested_by, office=office, purpose=purpose)
-    )
+    try:
+        client = FrontDoorClient.from_env(user_token(token))
+    except TokenMissing as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    case = _client_call(lambda: client.case(case_id, purpose))["case"]
     if as_json:
         typer.echo(CasesClient.render(case, show_personal=show_personal))
     else:

@@ -1,8 +1,10 @@
 """``bus passport ...``: the passport service for people: "is my passport ready?", the daily figures, and
 the worker itself.
 
-The status comes from a worker's HTTP view (any worker answers for every application); it is given only to
-whoever knows the application id and the applicant's birth date, sent in a header, never in the URL. The
+The status is asked of the front door (``services.cli.front_door``), which relays it from a passport
+worker (their port answers it only to the front door); it is given to whoever knows the application id and
+the applicant's birth date, sent in a header, never in the URL: it is the citizen's own answer, so no
+account is needed (a token given with ``--token`` or ``BUS_TOKEN`` is sent all the same). The
 figures are read from ``passport.figures`` itself: the latest record per key, summed over partitions, as
 any reader must.
 """
@@ -10,10 +12,9 @@ any reader must.
 from __future__ import annotations
 
 import json
+import os
 import sys
-import urllib.parse
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -23,29 +24,10 @@ from services.bus.codec import AvroCodec
 from services.bus.reading import read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
-from services.cli.view_client import ViewClient
+from services.cli.front_door import TOKEN_ENV, FrontDoorClient
 from services.contracts.passport_views import PassportFiguresModel
 from services.passport.figures import OfficeDayFigures, median_days, sum_partitions
 from services.passport.settings import PassportSettings
-
-
-@dataclass(frozen=True)
-class PassportClient(ViewClient):
-    """Calls a passport worker's HTTP view; failures raise LookupError."""
-
-    name: str = "passport status view"
-
-    @classmethod
-    def from_env(cls) -> PassportClient:
-        """A client of the local passport worker, on the web port its settings give."""
-        return cls(f"http://127.0.0.1:{PassportSettings().web_port}")
-
-    def status(self, application_id: str, birth_date: date) -> Any:
-        """The status answer of one application (its id and the applicant's birth date)."""
-        from services.passport.web import BIRTH_DATE  # the worker's module: loaded only when asked
-
-        path = f"/passport/applications/{urllib.parse.quote(application_id, safe='')}/status"
-        return self.get(path, {BIRTH_DATE: birth_date.isoformat()})
 
 
 def render_status(answer: dict[str, Any]) -> str:
@@ -87,16 +69,19 @@ def passport_status(
         str, typer.Option(help="The applicant's birth date, YYYY-MM-DD (the second factor; sent in a header)")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+    token: Annotated[str | None, typer.Option(help="An API token (else BUS_TOKEN; not required)")] = None,
 ) -> None:
-    """Is my passport ready? The status, the office, when it is or will be ready, what to bring."""
+    """Is my passport ready? The status, the office, when it is or will be ready, what to bring (asked of
+    the front door).
+    """
     try:
         day = date.fromisoformat(birth_date)
     except ValueError:
         typer.echo("error: --birth-date must be YYYY-MM-DD", err=True)
         raise typer.Exit(2) from None
-    client = PassportClient.from_env()
-    answer = _client_call(lambda: client.status(application_id, day))
-    typer.echo(PassportClient.render(answer) if as_json else render_status(answer))
+    client = FrontDoorClient.from_env(token or os.environ.get(TOKEN_ENV))
+    answer = _client_call(lambda: client.passport_status(application_id, day.isoformat()))
+    typer.echo(FrontDoorClient.render(answer) if as_json else render_status(answer))
 
 
 def read_figures(settings: BusSettings) -> dict[tuple[str, date], OfficeDayFigures]:

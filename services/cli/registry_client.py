@@ -1,11 +1,11 @@
-"""A small HTTP client of the registry's views, for the CLI and tests (standard library only)."""
+"""A small HTTP client of the registry's open views (figures, candidates, samples: no personal data), for
+the CLI and tests (standard library only). A person's record is asked of the front door
+(``services.cli.front_door``): the registry's port gives it only to holders of the service credential.
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from dataclasses import dataclass
-from typing import Any
 
 from services.cli.view_client import ViewClient
 from services.registry.settings import RegistrySettings
@@ -21,14 +21,3 @@ class RegistryClient(ViewClient):
     def from_env(cls) -> RegistryClient:
         """A client of the local registry worker, on the web port its settings give."""
         return cls(f"http://127.0.0.1:{RegistrySettings().web_port}")
-
-    def lookup(self, query: dict[str, str], *, requested_by: str, office: str, purpose: str) -> Any:
-        """Look a citizen up, saying who asks, from which office and why (a POST: no NIK in the URL)."""
-        body = {**query, "requested_by": requested_by, "office": office, "purpose": purpose}
-        request = urllib.request.Request(  # noqa: S310
-            self.base_url + "/registry/lookup",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        return self.call(request)

@@ -49,7 +49,7 @@ def read_password(*, from_stdin: bool) -> str:
 
 @users_app.command("add")
 def users_add(
-    username: Annotated[str, typer.Argument(help="2-64 lower-case letters, digits, '.', '-', '_'")],
+    username: Annotated[str, typer.Argument(help="2-48 lower-case letters, digits, '.', '-', '_'")],
     *,
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
     office: Annotated[
@@ -138,12 +138,21 @@ def users_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (b
 
 
 def dashboard() -> None:
-    """Run the front door (the authenticated API) with uvicorn on DASHBOARD_HOST:DASHBOARD_PORT."""
+    """Run the front door (the authenticated API and the dashboard page, its figures read live from the
+    bus) with uvicorn on DASHBOARD_HOST:DASHBOARD_PORT.
+    """
     import uvicorn
 
     from services.bus.logs import configure_logging
+    from services.bus.settings import get_settings
     from services.dashboard.app import build_app
+    from services.dashboard.live import attach, feed_for
 
     configure_logging()
     settings = DashboardSettings()
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, proxy_headers=False)
+    bus = get_settings()
+    app = build_app(settings, bus)
+    board, feed = feed_for(bus, settings.processors)
+    attach(app, board, feed)
+    # open live streams (the page's server-sent events) would otherwise hold a shutdown for minutes
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False, timeout_graceful_shutdown=5)

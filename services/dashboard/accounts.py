@@ -20,7 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from services.reference.offices import is_known_office
 
-USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,47}")
+"""At most 48 characters: ``<username>/<ROLE>`` is who asks on an access record, at most 64 there."""
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
 TOKEN_PREFIX = "bus_"  # noqa: S105 - the visible prefix of every API token, not a secret
@@ -78,9 +79,9 @@ class AccountError(ValueError):
 
 
 def check_username(username: str) -> str:
-    """The username, if it is 2-64 lower-case letters, digits, dots, dashes or underscores."""
+    """The username, if it is 2-48 lower-case letters, digits, dots, dashes or underscores."""
     if not USERNAME.fullmatch(username):
-        raise AccountError("a username is 2-64 characters: lower-case letters, digits, '.', '-', '_'")
+        raise AccountError("a username is 2-48 characters: lower-case letters, digits, '.', '-', '_'")
     return username
 
 

@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.bus.settings import BusSettings
 from services.dashboard.accounts import PASSWORD_MAX, Passwords, Permission, Principal, Role
 from services.dashboard.auth import Authenticator, Require
+from services.dashboard.lookups import PUBLIC_PATHS, add_lookup_routes
+from services.dashboard.page import add_routes as add_page_routes
 from services.dashboard.settings import DashboardSettings
 from services.dashboard.sources import (
     DeadLetterSource,
@@ -44,8 +46,9 @@ from services.dashboard.sources import (
 from services.dashboard.users import UserStore
 
 LOGIN_BODY_MAX = 16 * 1024
-PUBLIC = frozenset({"/api/health"})
-"""The only ``/api/`` paths that answer without a session or token (they hold no data)."""
+PUBLIC = frozenset({"/api/health", *PUBLIC_PATHS})
+"""The only paths that answer without a session or token: no data, the metrics, and the citizen's own passport
+status (its birth date the second factor; ``services.dashboard.lookups``)."""
 
 
 class Answer(BaseModel):
@@ -272,6 +275,8 @@ def create_app(
     ]
     add_session_routes(app, settings, authenticator, credentials)
     add_view_routes(app, credentials, registry=registry, deadletters=deadletters)
+    add_lookup_routes(app, authenticator)
+    add_page_routes(app, credentials)
     return app
 
 

@@ -40,9 +40,21 @@ class DashboardSettings(BaseSettings):
     argon2_memory_kib: int = Field(default=65_536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
     registry_url: str = "http://127.0.0.1:6066"
+    protection_url: str = "http://127.0.0.1:6068"
+    passport_url: str = "http://127.0.0.1:6069"
+    central_office: str = "kemlu-pusat"
+    """The office code a personal-data lookup by an account that sees every office is recorded under."""
+    access_log_cache_seconds: float = Field(default=5.0, ge=0)
+    """The access-log topics are read at most this often."""
     view_timeout: float = Field(default=5.0, gt=0)
     figures_cache_seconds: float = Field(default=5.0, ge=0)
     """Dead-letter figures are read from their compacted topic at most this often."""
+    processors: str = (
+        "registry=http://127.0.0.1:6066,deadletters=http://127.0.0.1:6067,protection=http://127.0.0.1:6068,"
+        "passport=http://127.0.0.1:6069,traffic=http://127.0.0.1:6070"
+    )
+    """Each processor's name and its worker's web address (loopback): the page's consumer lag is what their
+    ``/stats`` say of each partition's stored progress and end offset."""
 
     @property
     def users_db(self) -> Path:

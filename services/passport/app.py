@@ -28,6 +28,7 @@ from services.passport.stage_projections import PhonesProjection, RequestsProjec
 from services.passport.status_projection import StatusProjection
 from services.passport.topics import PASSPORT_TOPICS
 from services.runtime.core import ViewRuntime
+from services.runtime.credential import ServiceCredential
 from services.runtime.intake import IntakeSpec
 from services.runtime.worker import Worker, build_worker
 
@@ -70,7 +71,14 @@ def create_worker(settings: BusSettings, config: PassportSettings) -> Worker:
         intake=intake_spec(config),
         name=NAME,
     )
-    desk = web.StatusDesk(worker.runtime, worker.app, status, citizen_hasher(settings), config.peers())
+    desk = web.StatusDesk(
+        worker.runtime,
+        worker.app,
+        status,
+        citizen_hasher(settings),
+        config.peers(),
+        credential=ServiceCredential.load(),
+    )
     web.register(worker.app, desk)
     return worker
 

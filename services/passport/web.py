@@ -10,6 +10,10 @@ The id alone opens nothing: an unknown id, an application without a birth date y
 all get the same 404, and after ``GUESSES`` wrong birth dates for one application within ``GUESS_WINDOW``
 seconds every further try is refused 429 until the window has passed, so a birth date cannot be found by
 trying each day of a century. Errors never echo the birth date.
+
+The answer is about one person's application, so this worker port gives it only to a request carrying
+the service credential (``services.runtime.credential``): citizens ask the front door, which relays it
+(401 otherwise).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from faust.web import View
 from services.passport.answer import StatusAnswer, status_answer
 from services.passport.status_projection import StatusProjection
 from services.runtime.core import ViewRuntime
+from services.runtime.credential import ServiceCredential, credential_refusal
 from services.runtime.peers import SERVICE_UNAVAILABLE, PeerDesk
 
 __all__ = ["BIRTH_DATE", "GUESSES", "StatusDesk", "answer_json", "register"]
@@ -47,8 +52,10 @@ class StatusDesk(PeerDesk):
         projection: StatusProjection,
         hasher: Any,
         peers: list[str],
+        *,
+        credential: ServiceCredential,
     ) -> None:
-        super().__init__(runtime, app, peers, NOT_READY)
+        super().__init__(runtime, app, peers, NOT_READY, credential)
         self.projection = projection
         self.hasher = hasher
         self.misses: dict[str, deque[float]] = {}
@@ -80,7 +87,9 @@ def answer_json(answer: StatusAnswer) -> dict[str, Any]:
 
 
 async def status(desk: StatusDesk, web: Any, request: Any, application_id: str) -> Any:
-    """The application's status for whoever knows its id and the applicant's birth date."""
+    """The application's status for whoever knows its id and the applicant's birth date (relayed by the
+    front door: the service credential is required).
+    """
     raw = (request.headers.get(BIRTH_DATE) or "").strip()
     try:
         birth_date = date.fromisoformat(raw)
@@ -111,6 +120,9 @@ def register(app: Any, desk: StatusDesk) -> None:
         """GET /passport/applications/{application_id}/status, with X-Birth-Date."""
 
         async def get(self, request: Any, application_id: str) -> Any:
+            refusal = credential_refusal(desk.credential, self, request)
+            if refusal is not None:
+                return refusal
             return await status(desk, self, request, application_id)
 
     app.page("/passport/applications/{application_id}/status")(Status)

@@ -28,6 +28,7 @@ from services.protection.projection import ProtectionProjection
 from services.protection.settings import ProtectionSettings
 from services.protection.topics import PROTECTION_TOPICS
 from services.runtime.core import ViewRuntime
+from services.runtime.credential import ServiceCredential
 from services.runtime.intake import IntakeSpec
 from services.runtime.worker import Worker, build_worker
 
@@ -67,7 +68,9 @@ def create_worker(settings: BusSettings, config: ProtectionSettings) -> Worker:
         summary=summary,
         intake=intake_spec(config),
     )
-    desk = web.ProtectionDesk(worker.runtime, worker.app, projection.levels, config.peers())
+    desk = web.ProtectionDesk(
+        worker.runtime, worker.app, projection.levels, config.peers(), ServiceCredential.load()
+    )
     web.register(worker.app, desk)
     return worker
 

@@ -18,6 +18,12 @@ worker has published on ``protection.cases``. A case's answer shows personal dat
 the lookup, found or not, is recorded on ``protection.access`` (who, from which office, why, which case,
 the citizen it named; ``CaseAccessed``) and acknowledged before the answer is sent. Errors never echo a
 value from the request but the case id and office code asked for (neither is personal data).
+
+A case's answer is given only to a request carrying the service credential (the front door's, or another
+worker's forwarding it: ``services.runtime.credential``); without it, 401. The front door names the office
+an office-scoped account is limited to in ``X-Bus-Scope``: a case that office neither holds, opened nor
+handed over is refused 403, and the lookup recorded as not shown. Lists and figures hold summaries only
+(no personal data) and stay open on loopback.
 """
 
 from __future__ import annotations
@@ -37,17 +43,22 @@ from services.contracts.protection_views import CaseAccessedModel, ProtectionCas
 from services.protection.case import fold
 from services.protection.figures import desk_figures
 from services.protection.projection import ProtectionPartition
+from services.protection.scopes import case_within
 from services.protection.service_levels import ServiceLevels
 from services.protection.topics import ACCESS
 from services.protection.views import case_view, listing_order
 from services.reference.offices import is_known_office
 from services.runtime.core import PartitionCore, ViewRuntime
+from services.runtime.credential import ServiceCredential, credential_refusal
 from services.runtime.peers import FORWARDED, SERVICE_UNAVAILABLE, PeerDesk
 
-__all__ = ["FORWARDED", "HELD", "ProtectionDesk", "register"]
+__all__ = ["FORWARDED", "HELD", "SCOPE", "ProtectionDesk", "register"]
 
 log = get_logger("protection.web")
 HELD = "/protection/held"
+SCOPE = "X-Bus-Scope"
+"""The one office the asking account is limited to (set by the front door; absent: every office)."""
+OUT_OF_SCOPE = "the case is not within the office the account is limited to"
 NOT_READY = "the case view is catching up or being handed over; try again shortly"
 WHO_ASKS = (
     "say who asks, from which office and why: X-Requested-By (your staff id, at most 64 characters), "
@@ -65,8 +76,9 @@ class ProtectionDesk(PeerDesk):
         app: Any,
         levels: ServiceLevels,
         peers: list[str],
+        credential: ServiceCredential,
     ) -> None:
-        super().__init__(runtime, app, peers, NOT_READY)
+        super().__init__(runtime, app, peers, NOT_READY, credential)
         self.levels = levels
 
     def case(self, core: PartitionCore[ProtectionPartition, Any], case_id: str) -> ProtectionCaseModel | None:
@@ -138,26 +150,32 @@ def who_asks(headers: Any, case_id: str) -> CaseAccessedModel:
 
 async def show(desk: ProtectionDesk, web: Any, request: Any, case_id: str) -> Any:
     """One case, recorded on ``protection.access`` before it is answered; relayed from its holder if the
-    case's partition is another worker's.
+    case's partition is another worker's (the caller checked the service credential).
     """
     try:
         access = who_asks(request.headers, case_id)
     except ValueError as exc:
         return web.json({"error": str(exc)}, status=400)
+    scope = (request.headers.get(SCOPE) or "").strip() or None
     partition = await desk.partition_of(case_id)
     core = desk.owned(partition)
     if core is None:
         asked = {name: request.headers[name] for name in ("X-Requested-By", "X-Office", "X-Purpose")}
-        return await desk.forward(web, request, partition, asked)
+        return await desk.forward(web, request, partition, {**asked, **({SCOPE: scope} if scope else {})})
     if not core.ready:
         return web.json({"error": NOT_READY, "partition": partition}, status=SERVICE_UNAVAILABLE)
     view = desk.case(core, case_id)
-    citizen_id = None if view is None else view.citizen_id
-    update = {"found": view is not None, "citizen_id": citizen_id, "accessed_at": datetime.now(UTC)}
+    answer = None if view is None else view.model_dump(mode="json")
+    shown = answer is not None and (scope is None or case_within(answer, scope))
+    citizen_id = view.citizen_id if shown and view is not None else None
+    update = {"found": shown, "citizen_id": citizen_id, "accessed_at": datetime.now(UTC)}
     await desk.record(access.model_copy(update=update))
     if view is None:
         return web.json({"error": f"no case {case_id}"}, status=404)
-    return web.json(view.model_dump(mode="json"))
+    if not shown:
+        log.warning("refused", status=403, case_id=case_id, scope=scope, reason="out of scope")
+        return web.json({"error": OUT_OF_SCOPE}, status=403)
+    return web.json(answer)
 
 
 async def gathered(desk: ProtectionDesk, web: Any) -> tuple[list[dict[str, Any]], Any]:
@@ -210,6 +228,9 @@ def register(app: Any, desk: ProtectionDesk) -> None:
         """GET /protection/cases/{case_id}, with X-Requested-By, X-Office and X-Purpose headers."""
 
         async def get(self, request: Any, case_id: str) -> Any:
+            refusal = credential_refusal(desk.credential, self, request)
+            if refusal is not None:
+                return refusal
             return await show(desk, self, request, case_id)
 
     class OfficeCases(View):

@@ -25,6 +25,7 @@ from services.registry.projection import RegistryProjection
 from services.registry.settings import RegistrySettings
 from services.registry.topics import REGISTRY_TOPICS
 from services.runtime.core import ViewRuntime
+from services.runtime.credential import ServiceCredential
 from services.runtime.worker import Worker, build_worker
 
 
@@ -45,7 +46,7 @@ def create_worker(settings: BusSettings, config: RegistrySettings) -> Worker:
         summary=summary,
         intake=intake_spec(config),
     )
-    reader = web.RegistryReader(worker.runtime, hasher)
+    reader = web.RegistryReader(worker.runtime, hasher, ServiceCredential.load())
     metrics.CITIZENS.set_function(lambda: reader.state.columns.record_count)
     web.register(worker.app, reader)
     return worker

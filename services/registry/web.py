@@ -3,6 +3,12 @@
 A person is looked up by citizen id, or by NIK / passport number sent in a POST body (never in a URL,
 which access logs keep), hashed on the way in and never logged. Every lookup of a person is recorded on
 ``registry.access``: who asked, from which office, when, which record, for what purpose.
+
+A person's record is given only to a request carrying the service credential (the front door's, which
+proved who asks: ``services.runtime.credential``); without it, 401. The front door names the office an
+office-scoped account is limited to (``scope`` in the body, ``X-Bus-Scope`` on a GET): a citizen that
+office has never seen, nor is resident under, is refused 403 and the lookup recorded as not shown. Figures,
+candidates and samples hold no personal data (pseudonymous ids only) and stay open on loopback.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from faust.web import View
 
+from services.bus.logs import get_logger
 from services.contracts.registry import (
     AccessPurpose,
     CountDimension,
@@ -26,14 +33,19 @@ from services.registry.counting import TOTAL
 from services.registry.identifiers import Hasher, nik_identifier, passport_identifier
 from services.registry.mapping import citizen_record_view
 from services.registry.projection import RegistryPartition
+from services.registry.scopes import record_within
 from services.registry.topics import ACCESS
 from services.runtime.core import ViewRuntime
+from services.runtime.credential import ServiceCredential, credential_refusal
 from services.runtime.publishing import ViewPublisher
 
+log = get_logger("registry.web")
 STAFF_ID_MAX = 64
 SAMPLE_MAX = 100
 NOT_READY = "the registry is rebuilding its index; try again shortly"
 SAMPLE_SCAN = 100_000
+SCOPE = "X-Bus-Scope"
+OUT_OF_SCOPE = "the citizen is not within the office the account is limited to"
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class RegistryReader:
 
     runtime: ViewRuntime[RegistryPartition, Any]
     hasher: Hasher
+    credential: ServiceCredential
 
     @property
     def ready(self) -> bool:
@@ -193,48 +206,64 @@ def looked_up(service: RegistryReader, data: dict[str, Any]) -> tuple[LookupKind
     return None
 
 
-def register_lookups(app: Any, service: RegistryReader) -> None:
-    """``POST /registry/lookup`` and ``GET /registry/citizens/{id}``: each answer recorded first."""
+async def lookup(service: RegistryReader, web: Any, data: dict[str, Any]) -> Any:
+    """A person's record, the lookup recorded first (the caller checked the service credential)."""
+    if not service.ready:
+        return web.json({"error": NOT_READY}, status=503)
+    try:
+        who = who_asks(data)
+    except AccessError as exc:
+        return web.json({"error": str(exc)}, status=400)
+    target = looked_up(service, data)
+    if target is None:
+        return web.json({"error": "give one of citizen_id, nik, passport_number"}, status=400)
+    kind, citizen_id = target
+    scope = str(data.get("scope") or "").strip() or None
+    found = current(service, citizen_id) if citizen_id else None
+    shown = found is not None and (scope is None or record_within(found, scope))
+    await record_access(service, who, kind, citizen_id if shown else None)
+    if found is None:
+        return web.json({"error": "no such citizen"}, status=404)
+    if not shown:
+        log.warning("refused", status=403, lookup=kind.value, scope=scope, reason="out of scope")
+        return web.json({"error": OUT_OF_SCOPE}, status=403)
+    return web.json(found)
 
-    async def lookup(web: Any, data: dict[str, Any]) -> Any:
-        if not service.ready:
-            return web.json({"error": NOT_READY}, status=503)
-        try:
-            who = who_asks(data)
-        except AccessError as exc:
-            return web.json({"error": str(exc)}, status=400)
-        target = looked_up(service, data)
-        if target is None:
-            return web.json({"error": "give one of citizen_id, nik, passport_number"}, status=400)
-        kind, citizen_id = target
-        found = current(service, citizen_id) if citizen_id else None
-        await record_access(service, who, kind, citizen_id if found else None)
-        if found is None:
-            return web.json({"error": "no such citizen"}, status=404)
-        return web.json(found)
+
+def register_lookups(app: Any, service: RegistryReader) -> None:
+    """``POST /registry/lookup`` and ``GET /registry/citizens/{id}``: each answer recorded first, each only
+    to holders of the service credential.
+    """
 
     class Lookup(View):
-        """POST /registry/lookup {nik | passport_number | citizen_id, requested_by, office, purpose}."""
+        """POST /registry/lookup {nik, passport_number or citizen_id; requested_by, office, purpose}."""
 
         async def post(self, request: Any) -> Any:
+            refusal = credential_refusal(service.credential, self, request)
+            if refusal is not None:
+                return refusal
             data = await json_object(request)
             if isinstance(data, str):
                 status = 415 if data == NOT_JSON_TYPE else 400
                 return self.json({"error": data}, status=status)
-            return await lookup(self, data)
+            return await lookup(service, self, data)
 
     class Citizen(View):
         """GET /registry/citizens/{citizen_id}, with X-Requested-By, X-Office and X-Purpose headers."""
 
         async def get(self, request: Any, citizen_id: str) -> Any:
+            refusal = credential_refusal(service.credential, self, request)
+            if refusal is not None:
+                return refusal
             headers = request.headers
             data = {
                 "citizen_id": citizen_id,
                 "requested_by": headers.get("X-Requested-By"),
                 "office": headers.get("X-Office"),
                 "purpose": headers.get("X-Purpose"),
+                "scope": headers.get(SCOPE),
             }
-            return await lookup(self, data)
+            return await lookup(service, self, data)
 
     app.page("/registry/lookup")(Lookup)
     app.page("/registry/citizens/{citizen_id}")(Citizen)

@@ -18,6 +18,7 @@ from kafka.partitioner.default import murmur2
 from services.bus.logs import get_logger
 from services.bus.reading import end_offsets
 from services.runtime.core import PartitionCore, ViewRuntime
+from services.runtime.credential import ServiceCredential
 
 __all__ = ["FORWARDED", "MISDIRECTED", "SERVICE_UNAVAILABLE", "PeerDesk", "partition_of"]
 
@@ -41,11 +42,19 @@ def partition_of(key: str, partitions: int) -> int:
 class PeerDesk:
     """A worker's HTTP side of one view runtime: which partitions it holds, and the other workers."""
 
-    def __init__(self, runtime: ViewRuntime[Any, Any], app: Any, peers: list[str], not_ready: str) -> None:
+    def __init__(
+        self,
+        runtime: ViewRuntime[Any, Any],
+        app: Any,
+        peers: list[str],
+        not_ready: str,
+        credential: ServiceCredential,
+    ) -> None:
         self.runtime = runtime
         self.app = app
         self.peers = peers
         self.not_ready = not_ready
+        self.credential = credential
         self._partitions: int | None = None
 
     @property
@@ -70,13 +79,13 @@ class PeerDesk:
         return core if core is not None and core.owned else None
 
     async def ask(self, url: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
-        """GET ``path`` of the worker at ``url`` (marked forwarded); its status and JSON answer, or a 503 of
-        our own if it does not answer.
+        """GET ``path`` of the worker at ``url`` (marked forwarded, with the service credential); its status
+        and JSON answer, or a 503 of our own if it does not answer.
         """
         try:
             async with self.app.http_client.get(
                 url.rstrip("/") + path,
-                headers={**headers, FORWARDED: self.url},
+                headers={**headers, **self.credential.header(), FORWARDED: self.url},
                 timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT),
             ) as response:
                 return response.status, await response.json()

@@ -39,7 +39,7 @@ from services.runtime.projection import TICK_HEADER, ViewRecord
 from services.runtime.store import Store
 from services.sim.engine import SimulatedEvent
 from services.sim.simulator import TrafficSimulator
-from tests.integration.registry_harness import ProcessorWorker
+from tests.integration.registry_harness import SERVICE_HEADERS, ProcessorWorker
 from tests.unit.protection.oracle import oracle_case, oracle_figures
 
 WALL = datetime(2099, 1, 1, tzinfo=UTC)
@@ -232,7 +232,10 @@ def assert_one_id_per_breach(settings: BusSettings) -> set[str]:
 
 
 def get(worker: ProcessorWorker, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(f"http://127.0.0.1:{worker.port}{path}", headers=headers or {})
+    """``GET path`` of the worker with the service credential (as the front door asks)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{worker.port}{path}", headers={**SERVICE_HEADERS, **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read())

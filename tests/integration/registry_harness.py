@@ -20,6 +20,11 @@ from services.bus.reading import end_offsets, read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
 
+SERVICE_TOKEN = "integration-tests-service-credential"
+"""The service credential every worker started here holds (``BUS_SERVICE_TOKEN``); the harness's requests
+carry it, as the front door's do."""
+SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
 
 @dataclass
 class ProcessorWorker:
@@ -50,6 +55,7 @@ class ProcessorWorker:
             "BUS_PARTITIONS": str(self.settings.partitions),
             f"{p}WEB_PORT": str(self.port),
             f"{p}DATADIR": str(self.datadir),
+            "BUS_SERVICE_TOKEN": SERVICE_TOKEN,
         }
         if self.instance:
             env[f"{p}INSTANCE_ID"] = self.instance
@@ -79,17 +85,18 @@ class ProcessorWorker:
                 self.process.wait()
 
     def get(self, path: str) -> Any:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=SERVICE_HEADERS)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            with urllib.request.urlopen(request, timeout=5) as r:
                 return json.loads(r.read())
         except OSError:
             return None
 
-    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def post(self, path: str, body: dict[str, Any], *, credential: bool = True) -> tuple[int, Any]:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **(SERVICE_HEADERS if credential else {})},
             method="POST",
         )
         try:

@@ -36,7 +36,7 @@ class TestPublishConsume:
             results = publisher.send_prepared(outgoing)
         assert len(results) == len(batch)
         sent = {o.envelope.id: (o, s.event) for o, s in zip(outgoing, batch, strict=True)}
-        got = consume(bus_settings, ["citizen", "passport", "protection"], len(batch))
+        got = consume(bus_settings, ["citizen", "passport", "passport.quotas", "protection"], len(batch))
         assert len(got) == len(batch)
         for event in got:
             o, payload = sent[event.id]
@@ -57,7 +57,7 @@ class TestPublishConsume:
         for o in outgoing:
             sent_order.setdefault(o.key, []).append(o.envelope.id)
         got_order: dict[bytes, list[str]] = {}
-        for e in consume(bus_settings, ["citizen", "passport", "protection"], len(batch)):
+        for e in consume(bus_settings, ["citizen", "passport", "passport.quotas", "protection"], len(batch)):
             got_order.setdefault(e.key.encode(), []).append(e.id)
         assert got_order == sent_order
 
