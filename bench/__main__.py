@@ -14,7 +14,19 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from bench import limits, memory, passport, protection, publish, registry, restart, simulator, summary
+from bench import (
+    audit,
+    limits,
+    memory,
+    passport,
+    protection,
+    publish,
+    registry,
+    replay,
+    restart,
+    simulator,
+    summary,
+)
 from bench.common import broker
 from deploy.kafka.launcher import KafkaCluster
 
@@ -29,6 +41,8 @@ ON_BROKER: dict[str, Callable[[KafkaCluster], dict[str, Any]]] = {
     "protection": protection.main,
     "passport": passport.main,
     "restart": restart.main,
+    "audit": audit.main,
+    "replay": replay.main,
 }
 ORDER = (*WITHOUT_BROKER, *ON_BROKER)
 

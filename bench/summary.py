@@ -45,7 +45,18 @@ def load(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]],
     """The results of this run, completed from bench/results/ (name -> when recorded) for those not run."""
     merged = dict(results)
     stale: dict[str, str] = {}
-    for name in ("kafka", "publish", "registry", "protection", "passport", "memory", "restart", "simulator"):
+    for name in (
+        "kafka",
+        "publish",
+        "registry",
+        "protection",
+        "passport",
+        "memory",
+        "restart",
+        "simulator",
+        "audit",
+        "replay",
+    ):
         path = RESULTS / f"{name}.json"
         if name not in merged and path.exists():
             merged[name] = json.loads(path.read_text())
@@ -168,6 +179,49 @@ def publish_rows(p: dict[str, Any], k: Limits) -> list[Row]:
     ]
 
 
+def audit_rows(a: dict[str, Any], k: Limits) -> list[Row]:
+    """Archiving and verifying history against what one consumer reads (an archive run is one)."""
+    consumer = k.text("consumer", "consumer_fetch_records_per_s")
+    return [
+        Row(
+            f"bus archive of {a['records']:,} records, records/s",
+            f"{a['archive_records_per_s']:,.0f}",
+            consumer,
+            k.of(a["archive_records_per_s"], "consumer_fetch_records_per_s"),
+        ),
+        Row(
+            "bus verify --archive, records/s",
+            f"{a['verify_records_per_s']:,.0f}",
+            consumer,
+            k.of(a["verify_records_per_s"], "consumer_fetch_records_per_s"),
+        ),
+    ]
+
+
+def replay_rows(r: dict[str, Any], k: Limits) -> list[Row]:
+    """Each view replayed from the broker, and the history read alone, against what one consumer reads."""
+    consumer = k.text("consumer", "consumer_fetch_records_per_s")
+    out = [
+        Row(
+            f"bus replay --view {v['view']} from Kafka, records/s",
+            f"{v['records_per_s']:,.0f}",
+            consumer,
+            k.of(v["records_per_s"], "consumer_fetch_records_per_s"),
+        )
+        for v in r["views"]
+    ]
+    read = r["read_only"]["records_per_s"]
+    out.append(
+        Row(
+            "replay's reading alone (merged by log time), records/s",
+            f"{read:,.0f}",
+            consumer,
+            k.of(read, "consumer_fetch_records_per_s"),
+        )
+    )
+    return out
+
+
 def kafka_rows(k: dict[str, Any]) -> list[Row]:
     """Kafka's own figures, for the record."""
     size = f"{k['record_bytes']['total']:.0f} B"
@@ -263,6 +317,8 @@ def rows(results: dict[str, dict[str, Any]], stale: dict[str, str]) -> list[Row]
         "memory": lambda r: memory_rows(r, k),
         "restart": restart,
         "simulator": simulator,
+        "audit": lambda r: audit_rows(r, k),
+        "replay": lambda r: replay_rows(r, k),
     }
     out: list[Row] = []
     for name, build in builders.items():

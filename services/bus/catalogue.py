@@ -1,7 +1,9 @@
 """The topic catalogue: every topic the bus owns, with its key, contents, partitions and retention.
 
 Domain topics are the system of record: one per aggregate, holding all of its event types so that one
-aggregate's events stay in order, and never expired. View topics are compacted: the latest value per key.
+aggregate's events stay in order, and never expired. Their records carry the broker's clock
+(``message.timestamp.type=LogAppendTime``): an auditor's "as of" is what the bus had appended by then,
+which a producer's clock cannot move. View topics are compacted: the latest value per key.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from kafka.errors import TopicAlreadyExistsError
 from services.bus.settings import BusSettings
 
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+AUDIT_ANCHORS = "audit.anchors"
+"""Not a domain topic although its values are bus contracts: it holds the archive's anchors, not events."""
 COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", "segment.ms": "3600000"}
+APPENDED = {**FOREVER, "message.timestamp.type": "LogAppendTime"}
+"""A record of history kept forever and stamped by the broker when appended (domain topics, dead letters)."""
 
 
 @dataclass(frozen=True)
@@ -35,37 +41,45 @@ CATALOGUE: tuple[TopicSpec, ...] = (
         "citizen",
         "HMAC-SHA256(citizen key, NIK) hex; without a NIK `ref:<office>:<office record ref>`",
         "id.go.kemlu.bus.citizen.v1.*",
-        FOREVER,
+        APPENDED,
         description="stay reports (Lapor Diri), details changed, departed, returned home",
     ),
     TopicSpec(
         "passport",
         "application id",
         "id.go.kemlu.bus.passport.v1.*",
-        FOREVER,
+        APPENDED,
         description="appointments and passport applications, booking to collection",
     ),
     TopicSpec(
         "passport.quotas",
         "office code",
         "id.go.kemlu.bus.passport.v1.QuotaSet",
-        FOREVER,
+        APPENDED,
         description="each office's daily capacity per passport service, from a given day on",
     ),
     TopicSpec(
         "protection",
         "case id",
         "id.go.kemlu.bus.protection.v1.*",
-        FOREVER,
+        APPENDED,
         description="hotline calls and protection cases, opening to closing",
     ),
     TopicSpec(
         "bus.deadletter",
         "the refused record's key",
         "the refused record's original bytes; dlq_* headers say why",
-        FOREVER,
+        APPENDED,
         partitions=3,
         description="everything a component refused, kept for inspection and re-publishing",
+    ),
+    TopicSpec(
+        AUDIT_ANCHORS,
+        "archive id",
+        "id.go.kemlu.bus.audit.v1.ArchiveAnchor",
+        FOREVER,
+        partitions=1,
+        description="each archive's manifest chain head, published by `bus archive`, checked by `bus verify`",
     ),
 )
 
@@ -79,8 +93,10 @@ def spec(name: str) -> TopicSpec:
 
 
 def domain_topics() -> tuple[str, ...]:
-    """The domain topics (whose values are bus events): not the dead-letter topic."""
-    return tuple(t.name for t in CATALOGUE if t.value.startswith("id.go.kemlu.bus."))
+    """The domain topics (whose values are bus events): not the dead-letter topic, not the anchors."""
+    return tuple(
+        t.name for t in CATALOGUE if t.value.startswith("id.go.kemlu.bus.") and t.name != AUDIT_ANCHORS
+    )
 
 
 def create_topics(

@@ -13,7 +13,8 @@ from kafka.errors import KafkaError
 from services.bus.catalogue import CATALOGUE, TopicSpec, create_topics
 from services.bus.errors import BusError
 from services.bus.settings import get_settings
-from services.cli import cases, figures, passport, users
+from services.cli import archive as archive_cli
+from services.cli import audit, cases, figures, passport, traffic, users
 
 app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
@@ -27,6 +28,10 @@ app.add_typer(cases_app, name="cases")
 passport_app = typer.Typer(help="The passport service: bookings, status, figures.", no_args_is_help=True)
 app.add_typer(passport_app, name="passport")
 app.add_typer(users.users_app, name="users")
+traffic_app = typer.Typer(help="Traffic: records per minute by domain and office.", no_args_is_help=True)
+app.add_typer(traffic_app, name="traffic")
+app.add_typer(audit.audit_app, name="audit")
+app.command("replay")(audit.replay)
 
 
 def all_topics() -> tuple[TopicSpec, ...]:
@@ -35,8 +40,16 @@ def all_topics() -> tuple[TopicSpec, ...]:
     from services.passport.topics import PASSPORT_TOPICS
     from services.protection.topics import PROTECTION_TOPICS
     from services.registry.topics import REGISTRY_TOPICS
+    from services.traffic.app import TOPICS as TRAFFIC_TOPICS
 
-    return (*CATALOGUE, *REGISTRY_TOPICS, *DEADLETTER_TOPICS, *PROTECTION_TOPICS, *PASSPORT_TOPICS)
+    return (
+        *CATALOGUE,
+        *REGISTRY_TOPICS,
+        *DEADLETTER_TOPICS,
+        *PROTECTION_TOPICS,
+        *PASSPORT_TOPICS,
+        *TRAFFIC_TOPICS,
+    )
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -194,12 +207,15 @@ def run(
     seed: Annotated[int, typer.Option(help="Random seed of the simulated traffic")] = 1,
     broker: Annotated[bool, typer.Option(help="Start (and on exit stop) the local dev broker")] = True,
 ) -> None:
-    """The main job: Kafka, topics, the simulator and a live summary. Ctrl-C stops everything."""
+    """The main job: Kafka, topics, processors, the front door, the simulator and a live summary. Ctrl-C
+    stops everything.
+    """
     from services.cli.run import Processor, run_bus
     from services.deadletters.app import DeadLetterSettings
     from services.passport.settings import PassportSettings
     from services.protection.settings import ProtectionSettings
     from services.registry.settings import RegistrySettings
+    from services.traffic.app import TrafficSettings
 
     processors = (
         Processor(
@@ -214,6 +230,7 @@ def run(
         Processor(
             "passport", ("passport", "worker"), f"http://127.0.0.1:{PassportSettings().web_port}/stats"
         ),
+        Processor("traffic", ("traffic", "worker"), f"http://127.0.0.1:{TrafficSettings().web_port}/stats"),
     )
     run_bus(get_settings(), processors, topics=all_topics(), rate=rate, seed=seed, start_broker=broker)
 
@@ -234,33 +251,28 @@ def registry_get(
     nik: Annotated[str | None, typer.Option(help="16-digit NIK (sent in a POST body, never logged)")] = None,
     passport: Annotated[str | None, typer.Option(help="Passport number")] = None,
     citizen_id: Annotated[str | None, typer.Option(help="Citizen id")] = None,
-    requested_by: Annotated[str, typer.Option(help="Your staff id (required; recorded)")],
-    office: Annotated[str, typer.Option(help="Your office code (required; recorded)")],
     purpose: Annotated[
         str, typer.Option(help="Why you look (required; recorded): CONSULAR_SERVICE, AUDIT, ...")
     ],
+    token: Annotated[str | None, typer.Option(help="Your API token (else BUS_TOKEN)")] = None,
     show_personal: Annotated[bool, typer.Option(help="Print personal data unredacted")] = True,
 ) -> None:
-    """Look a citizen up in the live registry; the lookup itself is recorded on registry.access.
-
-    Who asks, from which office and why are required: the accountability record is never filled in for
-    you (until the front door proves identity, the caller at least names themselves).
+    """Look a citizen up through the front door; the lookup is recorded on registry.access under the account
+    your token proves (name, role, office), with the purpose you give.
     """
-    from services.cli.registry_client import RegistryClient
+    from services.cli.front_door import FrontDoorClient, TokenMissing, user_token
 
     body = {"nik": nik, "passport_number": passport, "citizen_id": citizen_id}
     if sum(v is not None for v in body.values()) != 1:
         raise fail("give exactly one of --nik, --passport, --citizen-id")
     try:
-        result = RegistryClient.from_env().lookup(
-            {k: v for k, v in body.items() if v is not None},
-            requested_by=requested_by,
-            office=office,
-            purpose=purpose,
-        )
+        client = FrontDoorClient.from_env(user_token(token))
+        result = client.citizen({k: v for k, v in body.items() if v is not None}, purpose)
+    except TokenMissing as exc:
+        raise fail(str(exc)) from None
     except LookupError as exc:
         raise fail(str(exc), code=1) from None
-    typer.echo(RegistryClient.render(result, show_personal=show_personal))
+    typer.echo(FrontDoorClient.render(result["record"], show_personal=show_personal))
 
 
 @registry_app.command("candidates")
@@ -302,7 +314,10 @@ cases_app.command("figures")(cases.cases_figures)
 passport_app.command("worker")(passport.passport_worker)
 passport_app.command("status")(passport.passport_status)
 passport_app.command("figures")(passport.passport_figures)
+traffic_app.command("worker")(traffic.traffic_worker)
 app.command("dashboard")(users.dashboard)
+app.command("archive")(archive_cli.archive_command)
+app.command("verify")(archive_cli.verify_command)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ records processors write for themselves on internal topics.
 from __future__ import annotations
 
 from services.contracts import (
+    audit,
     citizen,
     deadletters,
     passport,
@@ -16,6 +17,7 @@ from services.contracts import (
     protection_views,
     registry,
     registry_items,
+    traffic,
 )
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.common import Channel, Personal, Sex
@@ -91,13 +93,15 @@ VIEW_MODELS: dict[str, type[ViewModel]] = {
         passport_booking.NotificationRequestedModel,
         passport_views.PassportApplicationModel,
         passport_views.PassportFiguresModel,
+        audit.ArchiveAnchorModel,
+        traffic.OfficeTrafficModel,
     )
 }
 
 #: Avro full name -> model of a record a processor writes for itself on an internal topic (the resolver's
-#: items on ``registry.observations``, the protection view's on ``protection.items``): neither an event a
-#: producer may send nor a view others read, but held to the same contract rules (an ``.avsc``, personal
-#: data only in ``personal``).
+#: items on ``registry.observations``, the protection view's on ``protection.items``), or the archive's
+#: record in its files: neither an event a producer may send nor a view others read, but held to the same
+#: contract rules (an ``.avsc``, personal data only in ``personal``).
 INTERNAL_MODELS: dict[str, type[InternalModel]] = {
     model.SCHEMA: model
     for model in (
@@ -105,5 +109,6 @@ INTERNAL_MODELS: dict[str, type[InternalModel]] = {
         protection_items.ProtectionItemModel,
         passport_items.BookingItemModel,
         passport_items.StatusItemModel,
+        audit.ArchivedRecordModel,
     )
 }

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.bus.keys import citizen_key
 from services.contracts import EVENT_MODELS, INTERNAL_MODELS, VIEW_MODELS
+from services.contracts.audit import ArchiveAnchorModel, ArchivedRecordModel, Header
 from services.contracts.base import EventModel, format_validation_error
 from services.contracts.citizen import Departed, DetailsChanged, ReturnedHome, StayPurpose, StayReported
 from services.contracts.common import Channel, Personal, Sex
@@ -96,6 +97,7 @@ from services.contracts.registry_items import (
     ResolverItemModel,
     StayReport,
 )
+from services.contracts.traffic import MinuteCount, OfficeTrafficModel
 from services.reference.nik import generate_nik
 from services.reference.offices import all_offices
 from tests.unit.protection import samples as protection_samples
@@ -105,7 +107,14 @@ ROOT_NAMESPACE = "id.go.kemlu.bus"
 COMMON_NAMESPACE = f"{ROOT_NAMESPACE}.common.v1"
 PERSONAL = f"{COMMON_NAMESPACE}.Personal"
 NAMED_KINDS = frozenset({"record", "enum", "fixed"})
-PRIMITIVES: dict[str, type] = {"string": str, "int": int, "long": int, "boolean": bool, "double": float}
+PRIMITIVES: dict[str, type] = {
+    "string": str,
+    "int": int,
+    "long": int,
+    "boolean": bool,
+    "double": float,
+    "bytes": bytes,
+}
 LOGICAL: dict[str, type] = {"date": date, "timestamp-millis": datetime, "timestamp-micros": datetime}
 _FILE_NAME = re.compile(r"^(?P<name>[A-Z][A-Za-z0-9]*)\.(?P<revision>[1-9][0-9]*)\.avsc$")
 _MISSING = object()
@@ -284,7 +293,8 @@ def _sample_datum(avro_type: Any, *, fill: bool) -> Any:
         if kind == "map":
             return {"k": _sample_datum(avro_type["values"], fill=fill)}
         return _sample_datum(kind, fill=fill)
-    return {"string": "x", "int": 24, "long": 2**40, "boolean": True, "double": 0.5, "null": None}[avro_type]
+    primitives = {"string": "x", "int": 24, "long": 2**40, "boolean": True, "double": 0.5, "bytes": b"\xc3"}
+    return {**primitives, "null": None}[avro_type]
 
 
 # --- model helpers --------------------------------------------------------------------------------
@@ -667,6 +677,13 @@ def _view_samples() -> list[ViewModel]:
             purpose=AccessPurpose.CITIZEN_PROTECTION,
             found=True,
         ),
+        ArchiveAnchorModel(
+            archive_id="5f0c8a52-3e4b-4d6e-9f1a-2b3c4d5e6f71",
+            sequence=2**33,
+            head_sha256="ab" * 32,
+            records=2**40,
+            anchored_at=WHEN,
+        ),
         DeadLetterCountModel(
             reason="UNKNOWN_SCHEMA",
             component="registry-intake",
@@ -674,6 +691,18 @@ def _view_samples() -> list[ViewModel]:
             hour=WHEN.replace(minute=0, second=0, microsecond=0),
             partition=5,
             count=2**33,
+            as_of=WHEN,
+        ),
+        OfficeTrafficModel(
+            domain="passport",
+            office=office,
+            partition=4,
+            total=2**33,
+            last_heard=WHEN,
+            minutes=(
+                MinuteCount(minute=WHEN.replace(second=0, microsecond=0) - timedelta(minutes=3), count=2),
+                MinuteCount(minute=WHEN.replace(second=0, microsecond=0), count=5),
+            ),
             as_of=WHEN,
         ),
     ]
@@ -715,7 +744,17 @@ def _internal_samples() -> list[InternalModel]:
                 case=CaseChange(case_id="case-2025-0001", status=CaseStatus.OPEN, office="ptri-geneva"),
             ),
             personal=FULL_PERSON.model_copy(update={"notes": None}),
-        )
+        ),
+        ArchivedRecordModel(
+            topic="citizen",
+            partition=5,
+            offset=2**40,
+            timestamp_ms=1_764_700_000_000,
+            timestamp_type=1,
+            key=b"754f830e",
+            value=b"\xc3\x01\x4a\x68\x9f\x44\x24\xb7\xf2\x87\x00\xff",
+            headers=(Header(name="ce_id", value=b"0b9f6c3e"), Header(name="x-empty", value=None)),
+        ),
     ]
 
 

@@ -26,6 +26,7 @@ from services.bus.modelreader import Read, Unfit, long_at, model_reader, reader_
 from services.bus.modelwriter import model_writer
 from services.bus.schemas import load_registry
 from services.bus.settings import get_settings
+from services.contracts.audit import ArchivedRecordModel
 from services.contracts.base import EventModel
 from services.registry.facts import Observation
 from services.registry.items import ITEM_SCHEMA, Item, decode_item, encode_item, item_record
@@ -179,8 +180,13 @@ class TestTheRecords:
         assert len(seen) >= 20
 
     def test_every_contract_gets_a_reader(self) -> None:
-        """No contract of ``schemas/`` silently takes the slow way."""
+        """No contract of ``schemas/`` silently takes the slow way; but the archive's record, which holds
+        bytes and lives in archive files fastavro reads, never on a topic the codec decodes.
+        """
         for contract in codec().registry:
+            if contract.fullname == ArchivedRecordModel.SCHEMA:
+                assert reader_source(contract.schema) is None
+                continue
             assert reader_source(contract.schema) is not None, contract.fullname
 
     def test_decode_uses_the_generated_reader_for_the_latest_revision(self) -> None:

@@ -1,0 +1,126 @@
+"""The views a replay rebuilds, each planned from the live worker's own parts: its projection, its intake
+transform and sources, and the compacted topics its state is published on.
+
+``passport`` is the application-status view (``passport.applications``, ``passport.figures``): what the
+booking stages decided is itself history on ``passport.decisions``, which the status view's intake follows
+as the live one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka.partitioner.default import murmur2
+
+from services.audit.replay import ViewPlan
+from services.bus.decoder import EventDecoder, RawRecord
+from services.bus.events import ViewEvent
+from services.bus.keys import citizen_hasher
+from services.bus.schemas import load_registry
+from services.bus.settings import BusSettings
+from services.deadletters.projection import FIGURES, DeadLetterFigures
+from services.passport import intake as passport_intake
+from services.passport.status_projection import StatusProjection
+from services.passport.topics import APPLICATIONS
+from services.passport.topics import FIGURES as PASSPORT_FIGURES
+from services.protection import intake as protection_intake
+from services.protection.projection import ProtectionProjection
+from services.protection.service_levels import DEFAULT_LEVELS, ServiceLevels
+from services.protection.topics import CASES, STATS
+from services.registry import intake as registry_intake
+from services.registry.projection import RegistryProjection
+from services.registry.topics import CITIZENS, COUNTS, REGISTRY_TOPICS
+from services.registry.topics import OBSERVATIONS as REGISTRY_INPUT
+
+__all__ = ["VIEWS", "partition_for", "plan"]
+
+VIEWS = ("registry", "deadletters", "protection", "passport")
+DEADLETTERS = "bus.deadletter"
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition kafka-python's default partitioner gives ``key`` (Java's too: murmur2, positive)."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+def _decoding(settings: BusSettings, views: tuple[str, ...]) -> Callable[[RawRecord], tuple[str, Any]]:
+    """The live intake's decoding: events of domain topics, view models of the view topics it follows; an
+    event's time is checked against the record's log time, when the intake met it, not against today.
+    """
+    decoder = EventDecoder(settings, load_registry(settings.schemas_dir))
+    view_topics = frozenset(settings.topic(name) for name in views)
+
+    def decode(record: RawRecord) -> tuple[str, Any]:
+        if record.topic in view_topics:
+            view: ViewEvent = decoder.decode_view(record)
+            return view.id, view.view
+        arrived = datetime.fromtimestamp(record.timestamp / 1000, UTC) if record.timestamp >= 0 else None
+        event = decoder.decode(record, now=arrived)  # "from the future" as the intake judged it on arrival
+        return event.id, event
+
+    return decode
+
+
+def plan(
+    name: str,
+    settings: BusSettings,
+    *,
+    levels: ServiceLevels = DEFAULT_LEVELS,
+    partitions: int | None = None,
+) -> ViewPlan:
+    """The replay plan of view ``name`` (one of ``VIEWS``); ``partitions`` of its input topic when known
+    from the broker (else the catalogue's, or the bus default); ``levels`` the protection desk's.
+    """
+    if name == "registry":
+        observations = next(t for t in REGISTRY_TOPICS if t.name == REGISTRY_INPUT)
+        return ViewPlan(
+            name=name,
+            projection=RegistryProjection(citizen_hasher(settings)),
+            partitions=partitions or observations.partitions or 1,
+            sources=registry_intake.SOURCES,
+            state_topics=frozenset({CITIZENS, COUNTS}),
+            skip_components=frozenset({"registry-intake"}),
+            transform=registry_intake.make_transform(settings),
+            decode=_decoding(settings, ()),
+            target=REGISTRY_INPUT,
+            partition_for=partition_for,
+        )
+    if name == "deadletters":
+        return ViewPlan(
+            name=name,
+            projection=DeadLetterFigures(),
+            partitions=partitions or 3,
+            sources=(DEADLETTERS,),
+            state_topics=frozenset({FIGURES}),
+            skip_components=frozenset(),
+        )
+    if name == "protection":
+        return ViewPlan(
+            name=name,
+            projection=ProtectionProjection(levels=levels),
+            partitions=partitions or settings.partitions,
+            sources=(*protection_intake.SOURCES, *protection_intake.VIEW_SOURCES),
+            state_topics=frozenset({CASES, STATS}),
+            skip_components=frozenset({"protection-intake"}),
+            transform=protection_intake.make_transform(settings),
+            decode=_decoding(settings, protection_intake.VIEW_SOURCES),
+            target=protection_intake.TARGET,
+            partition_for=partition_for,
+        )
+    if name == "passport":
+        return ViewPlan(
+            name=name,
+            projection=StatusProjection(),
+            partitions=partitions or settings.partitions,
+            sources=(*passport_intake.SOURCES, *passport_intake.VIEW_SOURCES),
+            state_topics=frozenset({APPLICATIONS, PASSPORT_FIGURES}),
+            skip_components=frozenset({"passport-intake"}),
+            transform=passport_intake.make_transform(settings),
+            decode=_decoding(settings, passport_intake.VIEW_SOURCES),
+            target=passport_intake.TARGET,
+            partition_for=partition_for,
+        )
+    raise ValueError(f"no view {name!r}: one of {', '.join(VIEWS)}")
