@@ -37,9 +37,16 @@ def render_status(answer: dict[str, Any]) -> str:
         f"permohonan / application {answer['application_id']}  {answer['status']}",
         f"  kantor / office   {answer['office_name']} ({answer['office']})",
         f"  siap / ready      {ready}{' (perkiraan / expected)' if answer['expected'] else ''}",
-        "",
-        f"  {answer['text_id']}",
     ]
+    if answer.get("booking_code"):
+        queue = answer.get("queue_number")
+        lines.append(
+            f"  jadwal / booking  {answer['booking_code']}, {answer.get('booked_day') or '-'}"
+            f"{f', antrean / queue {queue}' if queue is not None else ''}"
+        )
+    if answer.get("booking_refusal"):
+        lines.append(f"  ditolak / refused {answer['booking_refusal']}")
+    lines += ["", f"  {answer['text_id']}"]
     lines.extend(f"    - {item}" for item in answer["bring_id"])
     lines.append(f"  {answer['text_en']}")
     lines.extend(f"    - {item}" for item in answer["bring_en"])
