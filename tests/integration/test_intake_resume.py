@@ -27,7 +27,7 @@ def total(settings: BusSettings, topic: str) -> int:
 
 def publish(settings: BusSettings, count: int, seed: int) -> None:
     now = datetime.now(UTC)
-    sim = TrafficSimulator(seed, start=now - timedelta(days=30))
+    sim = TrafficSimulator(seed, start=now - timedelta(days=30), booking=False)  # none of it for the registry
     with Publisher(settings) as publisher:
         publisher.publish_many(
             (s.event, EventMeta(source=s.source, time=min(s.time, now))) for s in sim.next_batch(count)
