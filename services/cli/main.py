@@ -16,6 +16,10 @@ from services.bus.settings import get_settings
 from services.cli import archive as archive_cli
 from services.cli import audit, cases, figures, passport, traffic, users
 
+SEED_HELP = (
+    "Random seed: the same seed gives the same traffic; 0 (the default) takes a new one from the clock and"
+    " prints it, so a second run does not send the ids of the first again"
+)
 app = typer.Typer(help="The mission service bus.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="The topic catalogue.", no_args_is_help=True)
 dead_app = typer.Typer(help="Refused events: inspect and re-publish.", no_args_is_help=True)
@@ -149,11 +153,12 @@ def tail(
 def simulate(
     rate: Annotated[float, typer.Option(help="Events per second")] = 50.0,
     count: Annotated[int, typer.Option(help="Stop after this many events (0: until Ctrl-C)")] = 0,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same traffic")] = 1,
+    seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
 ) -> None:
     """Publish realistic traffic from all 132 offices and the agencies."""
-    from services.cli.simulate import run_simulator
+    from services.cli.simulate import chosen_seed, run_simulator
 
+    seed = chosen_seed(seed)
     run_simulator(get_settings(), rate=rate, count=count, seed=seed, live=sys.stdout.isatty())
 
 
@@ -204,7 +209,7 @@ def deadletter_replay(
 @app.command()
 def run(
     rate: Annotated[float, typer.Option(help="Simulated events per second")] = 50.0,
-    seed: Annotated[int, typer.Option(help="Random seed of the simulated traffic")] = 1,
+    seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
     broker: Annotated[bool, typer.Option(help="Start (and on exit stop) the local dev broker")] = True,
 ) -> None:
     """The main job: Kafka, topics, processors, the front door, the simulator and a live summary. Ctrl-C
@@ -232,6 +237,9 @@ def run(
         ),
         Processor("traffic", ("traffic", "worker"), f"http://127.0.0.1:{TrafficSettings().web_port}/stats"),
     )
+    from services.cli.simulate import chosen_seed
+
+    seed = chosen_seed(seed)
     run_bus(get_settings(), processors, topics=all_topics(), rate=rate, seed=seed, start_broker=broker)
 
 

@@ -79,6 +79,17 @@ class Stopper:
         self.stopped = True
 
 
+def chosen_seed(seed: int) -> int:
+    """``seed``, or for 0 a new one from the clock, printed so that the traffic can be repeated: the same
+    seed gives the same application and case ids, which the views would rightly refuse a second time.
+    """
+    if seed:
+        return seed
+    fresh = time.time_ns() // 1_000_000 % 2**31
+    print(f"Simulator seed: {fresh} (--seed {fresh} sends the same traffic again)", flush=True)  # noqa: T201 - the command's own output
+    return fresh
+
+
 def run_simulator(
     settings: BusSettings,
     *,
