@@ -24,7 +24,7 @@ from services.bus.reading import read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
 from services.cli.front_door import FrontDoorClient, TokenMissing, user_token
-from services.cli.view_client import ViewClient
+from services.cli.view_client import ViewClient, client_call
 from services.contracts.protection_views import ProtectionStatsModel
 from services.protection.figures import desk_figures, sum_partitions
 from services.protection.settings import ProtectionSettings
@@ -119,14 +119,6 @@ def render_list(cases: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _client_call(call: Any) -> Any:
-    try:
-        return call()
-    except LookupError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
 def cases_worker() -> None:
     """Run the protection-case worker (faust worker with its intake and HTTP views) until Ctrl-C."""
     from services.protection.app import worker_main
@@ -154,7 +146,7 @@ def cases_show(
     except TokenMissing as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    case = _client_call(lambda: client.case(case_id, purpose))["case"]
+    case = client_call(lambda: client.case(case_id, purpose))["case"]
     if as_json:
         typer.echo(CasesClient.render(case, show_personal=show_personal))
     else:
@@ -164,9 +156,7 @@ def cases_show(
 def cases_office(code: Annotated[str, typer.Argument(help="Office code, e.g. kbri-kuala-lumpur")]) -> None:
     """The office's called and open cases, overdue first, then by deadline."""
     client = CasesClient.from_env()
-    answer = _client_call(
-        lambda: client.get(f"/protection/offices/{urllib.parse.quote(code, safe='')}/cases")
-    )
+    answer = client_call(lambda: client.get(f"/protection/offices/{urllib.parse.quote(code, safe='')}/cases"))
     cases = answer["cases"]
     overdue = sum(1 for case in cases if case["overdue"])
     typer.echo(f"{code}: {len(cases)} called or open cases, {overdue} overdue")
@@ -177,7 +167,7 @@ def cases_office(code: Annotated[str, typer.Argument(help="Office code, e.g. kbr
 def cases_overdue() -> None:
     """Every overdue case of every office, the longest overdue first."""
     client = CasesClient.from_env()
-    cases = _client_call(lambda: client.get("/protection/overdue"))["cases"]
+    cases = client_call(lambda: client.get("/protection/overdue"))["cases"]
     typer.echo(f"{len(cases)} overdue cases")
     for line in render_list(cases):
         typer.echo(line)

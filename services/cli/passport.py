@@ -25,6 +25,7 @@ from services.bus.reading import read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
 from services.cli.front_door import TOKEN_ENV, FrontDoorClient
+from services.cli.view_client import client_call
 from services.contracts.passport_views import PassportFiguresModel
 from services.passport.figures import OfficeDayFigures, median_days, sum_partitions
 from services.passport.settings import PassportSettings
@@ -53,14 +54,6 @@ def render_status(answer: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _client_call(call: Any) -> Any:
-    try:
-        return call()
-    except LookupError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
 def passport_worker() -> None:
     """Run the passport worker (fair booking's stages, the status view, its intake and HTTP view)."""
     from services.passport.app import worker_main
@@ -87,7 +80,7 @@ def passport_status(
         typer.echo("error: --birth-date must be YYYY-MM-DD", err=True)
         raise typer.Exit(2) from None
     client = FrontDoorClient.from_env(token or os.environ.get(TOKEN_ENV))
-    answer = _client_call(lambda: client.passport_status(application_id, day.isoformat()))
+    answer = client_call(lambda: client.passport_status(application_id, day.isoformat()))
     typer.echo(FrontDoorClient.render(answer) if as_json else render_status(answer))
 
 

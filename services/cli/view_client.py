@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import typer
 
 from services.cli.jsonview import redacted
 
@@ -43,3 +46,12 @@ class ViewClient:
         if not show_personal and isinstance(result, dict):
             result = redacted(result)
         return json.dumps(result, indent=2, ensure_ascii=False)
+
+
+def client_call(call: Callable[[], Any]) -> Any:
+    """``call()``; a LookupError (a view that did not answer, or refused) becomes its message and exit 1."""
+    try:
+        return call()
+    except LookupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -41,17 +41,7 @@ def passport_worker(
     settings: BusSettings, tmp: Path, name: str, port: int, peers: list[int]
 ) -> ProcessorWorker:
     """``python -m services passport worker`` with its own port, data directory, instance id and peers."""
-    return ProcessorWorker(
-        settings,
-        tmp / f"{name}-data",
-        port,
-        tmp / f"{name}.log",
-        command=("passport", "worker"),
-        env_prefix="PASSPORT_",
-        answers_on="/stats",
-        instance=f"test-{name}",
-        env={"PASSPORT_PEER_PORTS": ",".join(str(p) for p in peers)},
-    )
+    return ProcessorWorker.peer(settings, tmp, name, port, peers, processor="passport")
 
 
 @dataclass

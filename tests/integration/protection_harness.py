@@ -51,17 +51,7 @@ def protection_worker(
     settings: BusSettings, tmp: Path, name: str, port: int, peers: list[int]
 ) -> ProcessorWorker:
     """``python -m services cases worker`` with its own port, data directory, instance id and its peers."""
-    return ProcessorWorker(
-        settings,
-        tmp / f"{name}-data",
-        port,
-        tmp / f"{name}.log",
-        command=("cases", "worker"),
-        env_prefix="PROTECTION_",
-        answers_on="/stats",
-        instance=f"test-{name}",
-        env={"PROTECTION_PEER_PORTS": ",".join(str(p) for p in peers)},
-    )
+    return ProcessorWorker.peer(settings, tmp, name, port, peers, processor="cases")
 
 
 def case_traffic(

@@ -46,6 +46,26 @@ class ProcessorWorker:
     def create(cls, settings: BusSettings, tmp: Path) -> Self:
         return cls(settings, tmp / "registry-data", free_port(), tmp / "registry.log")
 
+    @classmethod
+    def peer(
+        cls, settings: BusSettings, tmp: Path, name: str, port: int, peers: list[int], *, processor: str
+    ) -> Self:
+        """``python -m services <processor> worker``, one of several: its own port, data directory and
+        instance id, and every worker's port as its peers (``<PREFIX>_PEER_PORTS``).
+        """
+        prefix = {"cases": "PROTECTION_"}.get(processor, f"{processor.upper()}_")
+        return cls(
+            settings,
+            tmp / f"{name}-data",
+            port,
+            tmp / f"{name}.log",
+            command=(processor, "worker"),
+            env_prefix=prefix,
+            answers_on="/stats",
+            instance=f"test-{name}",
+            env={f"{prefix}PEER_PORTS": ",".join(str(p) for p in peers)},
+        )
+
     def start(self) -> None:
         p = self.env_prefix
         env = {
