@@ -184,8 +184,11 @@ class BusConsumer:
             self.commit()
 
     def commit(self) -> None:
-        """Commit the offsets polled so far; call it once their events are applied."""
-        self.consumer.commit()
+        """Commit the offsets polled so far; call it once their events are applied. Bounded: kafka-python
+        waits for good on a coordinator it cannot reach; here that is a ``KafkaTimeoutError`` the caller
+        can act on (the intake starts over with a new client).
+        """
+        self.consumer.commit(timeout_ms=self.settings.request_timeout_ms)
 
     def close(self) -> None:
         """Close the consumer and the producer that sends dead letters."""

@@ -69,14 +69,17 @@ def seed_group(
     """For a group with no committed offset on ``sources`` (a first deploy), commit, per source
     partition, the offset after the last record already handled (``find``); returns what it committed.
 
-    Done before the group's consumer joins: an empty group accepts commits from a client outside it.
+    Done before the group's consumer joins: an empty group accepts commits from a client outside it. Every
+    call to the group is bounded (``KafkaTimeoutError`` past the request timeout): kafka-python's default
+    is to wait for good on a coordinator it cannot reach, which left an intake polling nothing, silently.
     """
+    bound = settings.request_timeout_ms
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers, group_id=group_id, enable_auto_commit=False
     )
     try:
         tps = [TopicPartition(t, p) for t in sources for p in sorted(consumer.partitions_for_topic(t) or [])]
-        if not tps or any(consumer.committed(tp) is not None for tp in tps):
+        if not tps or any(consumer.committed(tp, timeout_ms=bound) is not None for tp in tps):
             return {}
         last = find()
         start = {
@@ -86,7 +89,11 @@ def seed_group(
         }
         if start:
             consumer.commit(
-                {TopicPartition(*place): OffsetAndMetadata(offset, "", -1) for place, offset in start.items()}
+                {
+                    TopicPartition(*place): OffsetAndMetadata(offset, "", -1)
+                    for place, offset in start.items()
+                },
+                timeout_ms=bound,
             )
             log.info("intake_resumed_from_output", group=group_id, partitions=len(start))
         return start
