@@ -44,6 +44,10 @@ from services.runtime.resume import handled, seed_group, source_headers
 
 log = get_logger("intake")
 RETRY_SECONDS = 2.0
+HUNG_SECONDS = 90.0
+"""How long the intake's loop may not go round before the worker kills and restarts it: above every bound
+of one round (a commit or an acknowledgement waits at most the request timeout, 30 s, and ``ACK_TIMEOUT``,
+60 s); a first deploy's seeding from a large output topic may take longer, and is then started again."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,8 @@ class Counter(IntEnum):
     COMMITTED_AT = 4
     WAITING = 5
     RESTARTS = 6
+    ALIVE_AT = 7
+    """When the intake's loop last went round (or started): the worker restarts an intake that stopped."""
 
 
 class IntakeCounters:
@@ -118,7 +124,7 @@ class IntakeCounters:
 
     def __init__(self) -> None:
         self.values: Any = multiprocessing.get_context("spawn").Array("d", len(Counter), lock=False)
-        self.values[Counter.COMMITTED_AT] = time.time()
+        self.values[Counter.COMMITTED_AT] = self.values[Counter.ALIVE_AT] = time.time()
 
     def add(self, slot: Counter, amount: float = 1.0) -> None:
         """Add ``amount`` to ``slot``."""
@@ -216,6 +222,7 @@ class Intake:
     def run(self) -> None:
         """Loop until told to stop; after an error, wait and start over from the committed offsets."""
         while not self.should_stop():
+            self.counters.set(Counter.ALIVE_AT, time.time())
             try:
                 self._loop()
             except Exception:  # broker gone, coordinator moved...: log, wait, start over from the commit
@@ -228,8 +235,12 @@ class Intake:
         targets = {name: settings.topic(name) for name in spec.targets}
         group = f"{settings.topic_prefix}{settings.client_id}-{spec.component}"
         sources = [settings.topic(t) for t in spec.sources]
+
+        def alive() -> None:
+            counters.set(Counter.ALIVE_AT, time.time())
+
         seed_group(
-            settings, group, sources, lambda: handled(settings, list(targets.values()), spec.component)
+            settings, group, sources, lambda: handled(settings, list(targets.values()), spec.component, alive)
         )
         with ExitStack() as clients:
             producer = KafkaProducer(**producer_config(settings))
@@ -252,6 +263,7 @@ class Intake:
             }
             watch = CoordinatorWatch(bound=spec.session_timeout * 3)
             while not self.should_stop():
+                counters.set(Counter.ALIVE_AT, time.time())
                 watch.check(_coordinator_known(consumer), time.monotonic())
                 refused_before = consumer.deadletters.sent
                 records = consumer.poll_records(timeout_ms=200, max_records=spec.batch_size)
@@ -392,12 +404,25 @@ class IntakeProcess:
         )
         self.process.start()
 
-    def watch(self) -> None:
-        """Restart the intake if its process died (counted as a restart)."""
-        if self.process is not None and not self.process.is_alive():
+    def watch(self, now: float | None = None) -> None:
+        """Restart the intake if its process died, or if its loop has not gone round for ``HUNG_SECONDS``
+        (counted as a restart): a client call that never returns (kafka-python has some without a bound)
+        must not leave the view without input, silently. Killing it loses nothing: it commits only what
+        the broker acknowledged, and a new one resumes after what was forwarded.
+        """
+        if self.process is None:
+            return
+        if not self.process.is_alive():
             log.error("intake_died", processor=self.spec.name, exitcode=self.process.exitcode)
-            self.counters.add(Counter.RESTARTS)
-            self.start()
+        elif (now or time.time()) - self.counters.get(Counter.ALIVE_AT) > HUNG_SECONDS:
+            log.error("intake_hung", processor=self.spec.name, silent_s=HUNG_SECONDS)
+            self.process.kill()
+            self.process.join()
+        else:
+            return
+        self.counters.add(Counter.RESTARTS)
+        self.counters.set(Counter.ALIVE_AT, time.time())
+        self.start()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask the intake to stop (SIGTERM), and kill it if it does not within ``timeout`` seconds."""

@@ -25,6 +25,10 @@ log = get_logger("intake")
 SRC_TOPIC, SRC_PARTITION, SRC_OFFSET = "bus_src_topic", "bus_src_partition", "bus_src_offset"
 
 
+ALIVE_EVERY = 10_000
+"""Records between two ``alive`` calls of ``handled``."""
+
+
 def source_headers(raw: RawRecord) -> list[tuple[str, bytes]]:
     """The headers that say which source record an item was made from."""
     return [
@@ -43,9 +47,12 @@ def _place(headers: Any, topic: str, partition: str, offset: str) -> tuple[str, 
         return None
 
 
-def handled(settings: BusSettings, targets: list[str], component: str) -> dict[tuple[str, int], int]:
+def handled(
+    settings: BusSettings, targets: list[str], component: str, alive: Callable[[], None] = lambda: None
+) -> dict[tuple[str, int], int]:
     """(source topic, partition) -> the last offset already forwarded to one of ``targets`` or
-    dead-lettered by ``component``: read from all of them to their ends.
+    dead-lettered by ``component``: read from all of them to their ends. ``alive`` is called every
+    ``ALIVE_EVERY`` records, so whoever watches a long read sees it move.
     """
     last: dict[tuple[str, int], int] = {}
 
@@ -53,9 +60,13 @@ def handled(settings: BusSettings, targets: list[str], component: str) -> dict[t
         if place is not None:
             last[place[:2]] = max(last.get(place[:2], -1), place[2])
 
+    read = 0
     for target in targets:
         for message in read_to_end(settings, target):
             note(_place(message.headers, SRC_TOPIC, SRC_PARTITION, SRC_OFFSET))
+            read += 1
+            if read % ALIVE_EVERY == 0:
+                alive()
     for message in read_to_end(settings, settings.topic(settings.deadletter_topic)):
         by = dict(message.headers or []).get("dlq_component")
         if by == component.encode():
