@@ -15,26 +15,18 @@ does not answer, or refuses the service credential, is ``SourceUnavailable`` (50
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from kafka.errors import KafkaError
-
-from services.bus.codec import AvroCodec
-from services.bus.errors import BusError, TopicMissing
+from services.bus.errors import TopicMissing
 from services.bus.reading import read_to_end
-from services.bus.schemas import load_registry
-from services.bus.settings import BusSettings
 from services.contracts.protection_views import CaseAccessedModel
 from services.contracts.registry import RecordAccessedModel
-from services.dashboard.sources import SourceUnavailable
+from services.dashboard.sources import CachedTopicRead, SourceUnavailable
 from services.runtime.credential import ServiceCredential
 
 RELAYED = frozenset({400, 403, 404, 429})
@@ -175,27 +167,13 @@ def error_text(exc: urllib.error.HTTPError, name: str) -> str:
     return str(text) if text else f"the {name} answered {exc.code}"
 
 
-class AccessLogTopics:
-    """The access logs read from ``registry.access`` and ``protection.access``, at most once per
-    ``cache_seconds``; after a failed read, unavailable at once for ``retry_seconds``.
+class AccessLogTopics(CachedTopicRead[list[AccessEntry]]):
+    """The access logs read from ``registry.access`` and ``protection.access`` (cached as
+    ``CachedTopicRead`` says).
     """
 
-    def __init__(
-        self,
-        settings: BusSettings,
-        *,
-        cache_seconds: float = 5.0,
-        retry_seconds: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.settings = settings
-        self.cache_seconds = cache_seconds
-        self.retry_seconds = retry_seconds
-        self.clock = clock
-        self._codec: AvroCodec | None = None
-        self._cached: tuple[float, list[AccessEntry]] | None = None
-        self._failed: float | None = None
-        self._lock = threading.Lock()
+    what = "the access logs"
+    failures = (*CachedTopicRead.failures, ValueError)
 
     def records(self, topic: str) -> list[Any]:
         """Every record of ``topic``; none while it does not exist yet (its processor never ran)."""
@@ -206,11 +184,9 @@ class AccessLogTopics:
 
     def read(self) -> list[AccessEntry]:
         """Every access record on both topics now, decoded by its contract."""
-        if self._codec is None:
-            self._codec = AvroCodec(load_registry(self.settings.schemas_dir))
         found: list[AccessEntry] = []
         for message in self.records(RecordAccessedModel.TOPIC):
-            seen = RecordAccessedModel.from_avro(self._codec.decode(message.value).record)
+            seen = RecordAccessedModel.from_avro(self.codec.decode(message.value).record)
             found.append(
                 AccessEntry(
                     log=RecordAccessedModel.TOPIC,
@@ -226,7 +202,7 @@ class AccessLogTopics:
                 )
             )
         for message in self.records(CaseAccessedModel.TOPIC):
-            case = CaseAccessedModel.from_avro(self._codec.decode(message.value).record)
+            case = CaseAccessedModel.from_avro(self.codec.decode(message.value).record)
             found.append(
                 AccessEntry(
                     log=CaseAccessedModel.TOPIC,
@@ -245,15 +221,4 @@ class AccessLogTopics:
 
     def entries(self) -> list[AccessEntry]:
         """The access records, from the cache if it is fresh; SourceUnavailable if the bus cannot be read."""
-        with self._lock:
-            now = self.clock()
-            if self._failed is not None and now - self._failed < self.retry_seconds:
-                raise SourceUnavailable("the access logs cannot be read")
-            if self._cached is None or now - self._cached[0] >= self.cache_seconds:
-                try:
-                    self._cached, self._failed = (now, self.read()), None
-                except (KafkaError, BusError, RuntimeError, OSError, ValueError) as exc:
-                    self._failed = self.clock()
-                    message = f"the access logs cannot be read ({type(exc).__name__})"
-                    raise SourceUnavailable(message) from None
-            return list(self._cached[1])
+        return list(self.cached())

@@ -16,7 +16,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from kafka.errors import KafkaError
 
@@ -30,6 +30,9 @@ from services.contracts.deadletters import DeadLetterCountModel
 
 class SourceUnavailable(RuntimeError):
     """A source of figures did not answer; the message names it, never a person."""
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +91,16 @@ class RegistryViews:
             raise SourceUnavailable("the registry's counts were not understood") from None
 
 
-class DeadLetterTopic:
-    """The dead-letter figures read from their compacted topic: the latest figure of each group on each
-    partition, summed per group; read at most once per ``cache_seconds`` (requests in between share it).
-    After a failed read (the broker down: the client gives up after its request timeout) every request is
-    answered "unavailable" at once for ``retry_seconds``, instead of each waiting as long again.
+class CachedTopicRead(Generic[T]):
+    """What a source read from the bus's topics shares: read at most once per ``cache_seconds`` (requests in
+    between share it). After a failed read (the broker down: the client gives up after its request timeout)
+    every request is answered "unavailable" at once for ``retry_seconds``, instead of each waiting as long
+    again. A subclass says what it reads (``read``), what it is called (``what``) and which errors mean
+    the bus could not be read (``failures``).
     """
+
+    what: ClassVar[str]
+    failures: ClassVar[tuple[type[Exception], ...]] = (KafkaError, BusError, RuntimeError, OSError)
 
     def __init__(
         self,
@@ -106,19 +113,50 @@ class DeadLetterTopic:
         self.settings = settings
         self.cache_seconds = cache_seconds
         self.retry_seconds = retry_seconds
-        self._failed: tuple[float, str] | None = None
         self.clock = clock
         self._codec: AvroCodec | None = None
-        self._cached: tuple[float, Counter[str]] | None = None
+        self._cached: tuple[float, T] | None = None
+        self._failed: tuple[float, str] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def codec(self) -> AvroCodec:
+        """The codec of the contracts, loaded at the first read."""
+        if self._codec is None:
+            self._codec = AvroCodec(load_registry(self.settings.schemas_dir))
+        return self._codec
+
+    def read(self) -> T:
+        """What the topics hold now."""
+        raise NotImplementedError
+
+    def cached(self) -> T:
+        """``read()``, from the cache if it is fresh; SourceUnavailable if the bus cannot be read."""
+        with self._lock:
+            now = self.clock()
+            if self._failed is not None and now - self._failed[0] < self.retry_seconds:
+                raise SourceUnavailable(self._failed[1])
+            if self._cached is None or now - self._cached[0] >= self.cache_seconds:
+                try:
+                    self._cached, self._failed = (now, self.read()), None
+                except self.failures as exc:
+                    self._failed = (self.clock(), f"{self.what} cannot be read ({type(exc).__name__})")
+                    raise SourceUnavailable(self._failed[1]) from None
+            return self._cached[1]
+
+
+class DeadLetterTopic(CachedTopicRead[Counter[str]]):
+    """The dead-letter figures read from their compacted topic: the latest figure of each group on each
+    partition, summed per group (cached as ``CachedTopicRead`` says).
+    """
+
+    what = "the dead-letter figures"
 
     def read(self) -> Counter[str]:
         """The figures as the topic holds them now."""
-        if self._codec is None:
-            self._codec = AvroCodec(load_registry(self.settings.schemas_dir))
         latest: dict[str, DeadLetterCountModel] = {}
         for message in read_to_end(self.settings, self.settings.topic(DeadLetterCountModel.TOPIC)):
-            view = DeadLetterCountModel.from_avro(self._codec.decode(message.value).record)
+            view = DeadLetterCountModel.from_avro(self.codec.decode(message.value).record)
             latest[view.record_key] = view
         totals: Counter[str] = Counter()
         for view in latest.values():
@@ -127,17 +165,4 @@ class DeadLetterTopic:
 
     def figures(self) -> Counter[str]:
         """The figures, from the cache if it is fresh; SourceUnavailable if the broker cannot be read."""
-        with self._lock:
-            now = self.clock()
-            if self._failed is not None and now - self._failed[0] < self.retry_seconds:
-                raise SourceUnavailable(self._failed[1])
-            if self._cached is None or now - self._cached[0] >= self.cache_seconds:
-                try:
-                    self._cached, self._failed = (now, self.read()), None
-                except (KafkaError, BusError, RuntimeError, OSError) as exc:
-                    self._failed = (
-                        self.clock(),
-                        f"the dead-letter figures cannot be read ({type(exc).__name__})",
-                    )
-                    raise SourceUnavailable(self._failed[1]) from None
-            return Counter(self._cached[1])
+        return Counter(self.cached())
