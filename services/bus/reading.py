@@ -9,9 +9,9 @@ deployment's prefix: ``settings.topic(name)``).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -74,6 +74,32 @@ def read_to_end(settings: BusSettings, topic: str) -> Iterator[Any]:
             for tp, messages in batches.items():
                 yield from (m for m in messages if m.offset < ends[tp])
             deadline = _still_moving(progressed=bool(batches), deadline=deadline, what=topic)
+
+
+class KeyedView(Protocol):
+    """A view record that knows its Kafka record key."""
+
+    @property
+    def record_key(self) -> str:
+        """The record's key on its compacted topic."""
+        ...
+
+
+V = TypeVar("V", bound=KeyedView)
+
+
+def latest_views(settings: BusSettings, topic: str, decode: Callable[[bytes], V]) -> dict[str, V]:
+    """What a reader of the compacted view ``topic`` holds: the latest record per key, each decoded by
+    ``decode`` (a tombstone, a null value, deletes its key), read to the end offsets taken now.
+    """
+    latest: dict[str, V] = {}
+    for message in read_to_end(settings, settings.topic(topic)):
+        if message.value is None:
+            latest.pop(message.key.decode() if message.key is not None else "", None)
+            continue
+        view = decode(message.value)
+        latest[view.record_key] = view
+    return latest
 
 
 def read_range(settings: BusSettings, topic: str, partition: int, start: int, end: int) -> list[Any]:

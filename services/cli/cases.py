@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from services.bus.codec import AvroCodec
-from services.bus.reading import read_to_end
+from services.bus.reading import latest_views
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
 from services.cli.front_door import FrontDoorClient, TokenMissing, user_token
@@ -48,10 +48,11 @@ def combined(settings: BusSettings) -> tuple[dict[str, int], datetime | None]:
     summed), and the latest ``as_of`` among them: how far the partitions' clocks have gone.
     """
     codec = AvroCodec(load_registry(settings.schemas_dir))
-    latest: dict[str, ProtectionStatsModel] = {}
-    for message in read_to_end(settings, settings.topic(ProtectionStatsModel.TOPIC)):
-        view = ProtectionStatsModel.from_avro(codec.decode(message.value).record)
-        latest[view.record_key] = view
+    latest = latest_views(
+        settings,
+        ProtectionStatsModel.TOPIC,
+        lambda value: ProtectionStatsModel.from_avro(codec.decode(value).record),
+    )
     now = max((view.as_of for view in latest.values()), default=None)
     return sum_partitions(latest.values()), now
 

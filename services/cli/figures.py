@@ -13,23 +13,14 @@ from typing import Annotated
 import typer
 
 from services.bus.codec import AvroCodec
-from services.bus.reading import read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
-from services.contracts.deadletters import DeadLetterCountModel
+from services.deadletters.figures import read_figures
 
 
 def combined(settings: BusSettings) -> Counter[str]:
     """Group -> dead letters across every partition: the latest figure per (group, partition), summed."""
-    codec = AvroCodec(load_registry(settings.schemas_dir))
-    latest: dict[str, DeadLetterCountModel] = {}
-    for message in read_to_end(settings, settings.topic(DeadLetterCountModel.TOPIC)):
-        view = DeadLetterCountModel.from_avro(codec.decode(message.value).record)
-        latest[view.record_key] = view
-    totals: Counter[str] = Counter()
-    for view in latest.values():
-        totals[view.group] += view.count
-    return totals
+    return read_figures(settings, AvroCodec(load_registry(settings.schemas_dir)))
 
 
 def deadletter_worker() -> None:

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from services.bus.codec import AvroCodec
-from services.bus.reading import read_to_end
+from services.bus.reading import latest_views
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
 from services.cli.front_door import TOKEN_ENV, FrontDoorClient
@@ -89,12 +89,11 @@ def read_figures(settings: BusSettings) -> dict[tuple[str, date], OfficeDayFigur
     day and partition), summed over partitions.
     """
     codec = AvroCodec(load_registry(settings.schemas_dir))
-    latest: dict[str, PassportFiguresModel] = {}
-    for message in read_to_end(settings, settings.topic(PassportFiguresModel.TOPIC)):
-        if message.value is None:  # a tombstone: the key was deleted
-            continue
-        view = PassportFiguresModel.from_avro(codec.decode(message.value).record)
-        latest[view.record_key] = view
+    latest = latest_views(
+        settings,
+        PassportFiguresModel.TOPIC,
+        lambda value: PassportFiguresModel.from_avro(codec.decode(value).record),
+    )
     return sum_partitions(latest.values())
 
 

@@ -22,10 +22,9 @@ from kafka.errors import KafkaError
 
 from services.bus.codec import AvroCodec
 from services.bus.errors import BusError
-from services.bus.reading import read_to_end
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
-from services.contracts.deadletters import DeadLetterCountModel
+from services.deadletters.figures import read_figures
 
 
 class SourceUnavailable(RuntimeError):
@@ -154,14 +153,7 @@ class DeadLetterTopic(CachedTopicRead[Counter[str]]):
 
     def read(self) -> Counter[str]:
         """The figures as the topic holds them now."""
-        latest: dict[str, DeadLetterCountModel] = {}
-        for message in read_to_end(self.settings, self.settings.topic(DeadLetterCountModel.TOPIC)):
-            view = DeadLetterCountModel.from_avro(self.codec.decode(message.value).record)
-            latest[view.record_key] = view
-        totals: Counter[str] = Counter()
-        for view in latest.values():
-            totals[view.group] += view.count
-        return totals
+        return read_figures(self.settings, self.codec)
 
     def figures(self) -> Counter[str]:
         """The figures, from the cache if it is fresh; SourceUnavailable if the broker cannot be read."""
