@@ -184,9 +184,9 @@ class BusConsumer:
             self.commit()
 
     def commit(self) -> None:
-        """Commit the offsets polled so far; call it once their events are applied. Bounded: kafka-python
-        waits for good on a coordinator it cannot reach; here that is a ``KafkaTimeoutError`` the caller
-        can act on (the intake starts over with a new client).
+        """Commit the offsets polled so far; call it once their events are applied. Bounded by the request
+        timeout (kafka-python 3.0's default too, said here so it stays so): past it, a ``KafkaTimeoutError``
+        the caller can act on (the intake starts over with a new client).
         """
         self.consumer.commit(timeout_ms=self.settings.request_timeout_ms)
 
