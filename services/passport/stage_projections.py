@@ -22,14 +22,11 @@ from datetime import date, datetime
 from functools import cache
 from typing import Final, Generic, TypeVar
 
-from pydantic import ValidationError
-
 from services.bus.codec import AvroCodec
 from services.bus.decoder import RawRecord
 from services.bus.errors import MalformedPayload, WrongTopic
 from services.bus.schemas import load_registry
 from services.bus.settings import get_settings
-from services.contracts.base import format_validation_error
 from services.contracts.common import Channel
 from services.contracts.passport import CancellationReason, PassportService
 from services.contracts.passport_booking import BookingRefusal
@@ -56,7 +53,7 @@ from services.passport.items import StageRecord, from_item, to_item
 from services.passport.phones import PhoneLimit, PhoneStage
 from services.passport.slots import SlotStage
 from services.passport.stage_store import CACHE_SIZE, citizen_stage, phone_stage, slot_stage
-from services.runtime.projection import ViewRecord
+from services.runtime.projection import ViewRecord, refusing
 from services.runtime.store import PartitionStore
 
 __all__ = [
@@ -143,12 +140,11 @@ class _StageProjection(Generic[T]):
         if record.value is None:
             raise MalformedPayload(f"a record on {self.input_topic} without a value")
         codec = self.codec or _codec()
-        try:
-            item = BookingItemModel.from_avro(codec.decode(record.value, expected=ITEM_SCHEMA).record)
-        except ValidationError as exc:
-            raise MalformedPayload(f"not a booking item: {format_validation_error(exc)}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise MalformedPayload(f"not a booking item ({type(exc).__name__})") from None
+        value = record.value
+        item = refusing(
+            "booking item",
+            lambda: BookingItemModel.from_avro(codec.decode(value, expected=ITEM_SCHEMA).record),
+        )
         if item.kind not in self.kinds:
             raise WrongTopic(f"a {item.kind.value} item does not belong on {self.input_topic}")
         _check_symbols(item)

@@ -32,11 +32,8 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from services.bus.decoder import RawRecord
-from services.bus.errors import MalformedPayload
-from services.contracts.base import format_validation_error
 from services.contracts.passport_booking import NOTIFICATIONS_TOPIC, NotificationChannel
 from services.contracts.passport_items import STATUS_TOPIC, StatusItemKind, StatusItemModel
 from services.contracts.passport_views import (
@@ -50,7 +47,7 @@ from services.passport.booking import NAMESPACE
 from services.passport.figures import OfficeDayFigures, application_groups, figures_view, moved
 from services.passport.status import Application, apply_status
 from services.passport.status_items import decode_status_item
-from services.runtime.projection import ViewRecord
+from services.runtime.projection import ViewRecord, refusing
 from services.runtime.store import Column, PartitionStore
 
 __all__ = [
@@ -209,12 +206,7 @@ class StatusProjection:
 
     def read(self, record: RawRecord) -> StatusItemModel:
         """The status item ``record`` carries; MalformedPayload (or the codec's refusal) for anything else."""
-        try:
-            return decode_status_item(record.value or b"")
-        except ValidationError as exc:
-            raise MalformedPayload(f"not a status item: {format_validation_error(exc)}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise MalformedPayload(f"not a status item ({type(exc).__name__})") from None
+        return refusing("status item", lambda: decode_status_item(record.value or b""))
 
     def restore(self, state: StatusPartition, item: StatusItemModel) -> None:
         """Nothing to rebuild from history: the state is in the store."""

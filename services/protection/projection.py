@@ -24,11 +24,8 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from services.bus.decoder import RawRecord
-from services.bus.errors import EventConflict, MalformedPayload
-from services.contracts.base import format_validation_error
+from services.bus.errors import EventConflict
 from services.contracts.protection_views import ProtectionCaseModel
 from services.protection.case import CaseFold, fold
 from services.protection.facts import CaseEvent, CitizenLink, Item
@@ -39,7 +36,7 @@ from services.protection.service_levels import DEFAULT_LEVELS, Breach, ServiceLe
 from services.protection.store import CaseRecord, ProtectionColumns
 from services.protection.topics import CASES, ITEMS, OVERDUE, STATS
 from services.protection.views import case_summary, case_view, cleared_view, overdue_view
-from services.runtime.projection import ViewRecord
+from services.runtime.projection import ViewRecord, refusing
 from services.runtime.store import PartitionStore
 
 __all__ = ["ProtectionPartition", "ProtectionProjection"]
@@ -93,12 +90,7 @@ class ProtectionProjection:
 
     def read(self, record: RawRecord) -> Item:
         """The item ``record`` carries; MalformedPayload (or the codec's refusal) for anything else."""
-        try:
-            return decode_item(record.value or b"")
-        except ValidationError as exc:
-            raise MalformedPayload(f"not a protection item: {format_validation_error(exc)}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise MalformedPayload(f"not a protection item ({type(exc).__name__})") from None
+        return refusing("protection item", lambda: decode_item(record.value or b""))
 
     def restore(self, state: ProtectionPartition, item: Item) -> None:
         """Nothing to rebuild from history: the state is in the store."""

@@ -16,15 +16,21 @@ in offset order; the live worker, the auditors' replay and the tests drive the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from pydantic import ValidationError
+
 from services.bus.decoder import RawRecord
+from services.bus.errors import MalformedPayload
+from services.contracts.base import format_validation_error
 from services.runtime.store import PartitionStore
 
 S = TypeVar("S")
 I = TypeVar("I")  # noqa: E741 - the item type, named as the protocol's docs name it
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,3 +106,16 @@ class Projection(Protocol[S, I]):
 
 TICK_HEADER = "bus_tick"
 """The header that marks a tick record on an input partition (its value is empty, its timestamp the time)."""
+
+
+def refusing(what: str, decode: Callable[[], T]) -> T:
+    """``decode()`` of an input record, or ``MalformedPayload`` naming ``what`` and why (a validation
+    error's field and rule, an exception's type; never a value): what ``Projection.read`` raises for a
+    record that is not its item.
+    """
+    try:
+        return decode()
+    except ValidationError as exc:
+        raise MalformedPayload(f"not a {what}: {format_validation_error(exc)}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MalformedPayload(f"not a {what} ({type(exc).__name__})") from None
