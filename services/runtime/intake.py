@@ -114,7 +114,8 @@ class Counter(IntEnum):
     WAITING = 5
     RESTARTS = 6
     ALIVE_AT = 7
-    """When the intake's loop last went round (or started): the worker restarts an intake that stopped."""
+    """When the intake last got records, or held partitions with nothing waiting (or started): the worker
+    restarts an intake that stopped, also one whose consumer never got its partitions."""
 
 
 class IntakeCounters:
@@ -263,12 +264,14 @@ class Intake:
             }
             watch = CoordinatorWatch(bound=spec.session_timeout * 3)
             while not self.should_stop():
-                counters.set(Counter.ALIVE_AT, time.time())
                 watch.check(_coordinator_known(consumer), time.monotonic())
                 refused_before = consumer.deadletters.sent
                 records = consumer.poll_records(timeout_ms=200, max_records=spec.batch_size)
                 counters.add(Counter.DEADLETTERED, consumer.deadletters.sent - refused_before)
-                counters.set(Counter.WAITING, len(records) + self._behind(consumer))
+                behind = self._behind(consumer)
+                counters.set(Counter.WAITING, len(records) + behind)
+                if records or (consumer.consumer.assignment() and not behind):
+                    counters.set(Counter.ALIVE_AT, time.time())  # moving, or assigned with nothing to do
                 futures: list[Any] = []
                 for raw, event in records:
                     counters.add(Counter.CONSUMED)
