@@ -1,112 +1,268 @@
-"""Replay from Kafka: how fast ``bus replay`` rebuilds each view from history on the broker.
+"""Replay at scale: every view rebuilt from a million events, from Kafka and from the archive.
 
-The history is 20,000 simulated events on the domain topics and 2,000 dead letters on ``bus.deadletter``,
-loaded with a raw kafka-python producer of records encoded beforehand (so loading costs nothing of ours).
-Each view is then replayed from the broker as ``bus replay`` does it (``services.audit.history``: read
-and merged by log time, the dead letters read for what to skip, decoded, transformed, partitioned and
-folded by the view's projection, rows made from the final state), and the history alone is read and
-merged, without folding, to show what reading costs. Rates are source records read per second, beside
-what one Kafka consumer fetches (``ConsumerPerformance`` of ``bench.limits``).
+The history is ``EVENTS`` simulated events (1,000,000 unless ``BENCH_REPLAY_EVENTS`` says otherwise) over
+400 days on the domain topics and one dead letter per 50 events on ``bus.deadletter``, loaded a batch at a
+time with a raw kafka-python producer of records encoded beforehand (so loading costs nothing of ours).
+Then, on the same broker:
+
+- Kafka's own ``ConsumerPerformance`` reads the largest domain topic: the physical limit;
+- the history is read and merged by log time alone, without folding: what reading costs;
+- ``bus replay --view all`` from Kafka: one reading of the history, each record decoded once and fed to
+  every view's own intake transform and projection, rows made from the final state;
+- ``bus archive`` of the same history, ``bus verify`` of the archive, and the same replay from the archive.
+
+Rates are source records per second. Resident memory is sampled as the replay goes (the process held
+nothing else), so its growth per record projects the memory of a 10-million-event replay; the time of
+one is projected from the rate of the second half (the registry's index grows as it goes).
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
 
 from bench.common import broker_for, print_table, write_result
+from bench.limits import consume, quiet_logging
 from deploy.kafka.launcher import KafkaCluster
-from services.audit.history import input_partitions, merged, replay_kafka
-from services.audit.views import VIEWS, plan
+from services.audit.archiving import archive
+from services.audit.history import Outcome, input_partitions, merged, replay_views_archive, replay_views_kafka
+from services.audit.parallel import replay_split
+from services.audit.replay import ViewPlan
+from services.audit.verify import verify_archive
+from services.audit.views import VIEWS, Decoding, plan
 from services.bus.catalogue import CATALOGUE, create_topics, domain_topics
 from services.bus.deadletter import deadletter_headers
 from services.bus.decoder import RawRecord
 from services.bus.errors import MalformedPayload
 from services.bus.publisher import EventMeta, Publisher, producer_config
+from services.bus.reading import end_offsets
 from services.bus.settings import BusSettings
 from services.sim.simulator import TrafficSimulator
 
-EVENTS = 20_000
-DEADLETTERS = 2_000
+EVENTS = int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000"))
+LETTER_EVERY = 50
+BATCH = 50_000
+PROJECTED = 10_000_000
+DAYS = 400
 
 
-def load(settings: BusSettings) -> int:
-    """The history on the broker, sent raw; the number of records sent."""
+def rss_mib() -> float:
+    """Resident memory of the process now, in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def load(settings: BusSettings, events: int) -> dict[str, Any]:
+    """The history on the broker, a batch encoded and then sent raw at a time; what was sent."""
     now = datetime.now(UTC)
-    sim = TrafficSimulator(17, start=now - timedelta(days=60))
-    events = [s for s in sim.next_batch(EVENTS * 2) if s.time < now][:EVENTS]
+    sim = TrafficSimulator(17, start=now - timedelta(days=DAYS))
     publisher = Publisher(settings, producer=object())
-    encoded = [publisher.prepare(s.event, EventMeta(source=s.source, time=s.time)) for s in events]
-    letters = []
-    for n, o in enumerate(encoded[:DEADLETTERS]):
-        elsewhere = settings.topic("elsewhere")  # names no record a replay reads, so none is skipped for it
-        raw = RawRecord(elsewhere, 0, n, int(now.timestamp() * 1000), o.key, b"x" + o.value, o.headers)
-        letters.append(
-            (o.key, b"x" + o.value, deadletter_headers(raw, MalformedPayload("bench"), "registry-intake"))
-        )
-    producer = KafkaProducer(**producer_config(settings))
+    producer = KafkaProducer(**{**producer_config(settings), "linger_ms": 20})
+    elsewhere = settings.topic("elsewhere")  # names no record a replay reads, so none is skipped for it
+    sent = letters = 0
+    sending = 0.0
     try:
-        for o in encoded:
-            producer.send(o.topic, o.value, key=o.key, headers=o.headers)
-        for key, value, headers in letters:
-            producer.send(settings.topic("bus.deadletter"), value, key=key, headers=headers)
-        producer.flush(120)
+        while sent < events:
+            batch = [s for s in sim.next_batch(BATCH) if s.time < now][: events - sent]
+            if not batch:
+                break
+            encoded = [publisher.prepare(s.event, EventMeta(source=s.source, time=s.time)) for s in batch]
+            started = time.perf_counter()
+            for n, o in enumerate(encoded, start=sent):
+                producer.send(o.topic, o.value, key=o.key, headers=o.headers)
+                if n % LETTER_EVERY == 0:
+                    raw = RawRecord(
+                        elsewhere, 0, n, int(now.timestamp() * 1000), o.key, b"x" + o.value, o.headers
+                    )
+                    headers = deadletter_headers(raw, MalformedPayload("bench"), "registry-intake")
+                    producer.send(
+                        settings.topic("bus.deadletter"), b"x" + o.value, key=o.key, headers=headers
+                    )
+                    letters += 1
+            sending += time.perf_counter() - started
+            sent += len(encoded)
+        started = time.perf_counter()
+        producer.flush(600)
+        sending += time.perf_counter() - started
     finally:
         producer.close(30)
-    return len(encoded) + len(letters)
+    return {
+        "events": sent,
+        "deadletters": letters,
+        "records": sent + letters,
+        "send_seconds": round(sending, 1),
+    }
+
+
+class Watch:
+    """A replay's progress: seconds and resident memory at every tenth of the history."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = time.perf_counter()
+        self.marks: list[tuple[int, float, float]] = [(0, 0.0, rss_mib())]
+
+    def __call__(self, done: int) -> None:
+        """Hear that ``done`` records were read."""
+        if done >= self.marks[-1][0] + self.total // 10 or done == self.total:
+            self.marks.append((done, time.perf_counter() - self.started, rss_mib()))
+
+    def figures(self, seconds: float, records: int) -> dict[str, Any]:
+        """Rate overall and over the second half, memory at the start, the end and its growth per record
+        over the second half, and both projected to ``PROJECTED`` records.
+        """
+        half = min(self.marks, key=lambda m: abs(m[0] - records // 2))
+        last = self.marks[-1]
+        late_rate = (last[0] - half[0]) / max(last[1] - half[1], 1e-9)
+        per_record = (last[2] - half[2]) / max(last[0] - half[0], 1)
+        peak = max(m[2] for m in self.marks)
+        return {
+            "records": records,
+            "seconds": round(seconds, 1),
+            "records_per_s": round(records / seconds),
+            "second_half_records_per_s": round(late_rate),
+            "rss_start_mib": round(self.marks[0][2]),
+            "rss_peak_mib": round(peak),
+            "rss_bytes_per_record": round(per_record * 2**20),
+            "projected_seconds": round(PROJECTED / late_rate),
+            "projected_rss_mib": round(peak + (PROJECTED - records) * per_record),
+            "marks": [(n, round(t, 1), round(m)) for n, t, m in self.marks],
+        }
+
+
+def plans(settings: BusSettings) -> list[ViewPlan]:
+    """Every view's replay plan, sharing one decoding, partitioned as the broker holds its input."""
+    decoding = Decoding(settings)
+    made = []
+    for view in VIEWS:
+        probe = plan(view, settings)
+        partitions = input_partitions(settings, probe.projection.input_topic)
+        made.append(plan(view, settings, partitions=partitions, decoding=decoding))
+    return made
+
+
+def timed_replay(run: Callable[[Watch], dict[str, Outcome]], total: int) -> dict[str, Any]:
+    """One replay of every view, with its figures and each view's counts."""
+    gc.collect()
+    watch = Watch(total)
+    started = time.perf_counter()
+    outcomes = run(watch)
+    seconds = time.perf_counter() - started
+    read = max(m[0] for m in watch.marks)
+    result = watch.figures(seconds, read)
+    result["views"] = {
+        name: {"read": o.counts.read, "applied": o.counts.applied, "rows": len(o.rows)}
+        for name, o in outcomes.items()
+    }
+    return result
 
 
 def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:
-    """Every view replayed from the broker, and the history read alone."""
-    with broker_for(cluster) as used:
+    """The history loaded, read alone, replayed from Kafka, archived, verified, replayed from the archive."""
+    with broker_for(cluster) as used, quiet_logging() as log4j:
         settings = BusSettings(bootstrap_servers=used.bootstrap_servers, topic_prefix="replay.")
         create_topics(settings, CATALOGUE)
-        loaded = load(settings)
+        loaded = load(settings, EVENTS)
         sources = [settings.topic(t) for t in (*domain_topics(), "bus.deadletter")]
+        sizes = {t: sum(end_offsets(settings, t).values()) for t in sources}
+        largest = max(sizes, key=lambda t: sizes[t])
+        kafka_consumer = consume(settings, largest, sizes[largest], log4j)
+        total = sum(sizes.values())
         started = time.perf_counter()
         read = sum(1 for _ in merged(settings, sources))
         read_seconds = time.perf_counter() - started
-        views: list[dict[str, Any]] = []
-        for view in VIEWS:
-            probe = plan(view, settings)
-            replay_plan = plan(
-                view, settings, partitions=input_partitions(settings, probe.projection.input_topic)
-            )
+        replayed = plans(settings)
+        from_kafka = timed_replay(
+            lambda w: replay_split(lambda c, h: replay_views_kafka(settings, c, progress=h), replayed, w),
+            total,
+        )
+        tmp = Path(tempfile.mkdtemp(prefix="bench-replay-"))
+        try:
+            directory = tmp / "archive"
             started = time.perf_counter()
-            outcome = replay_kafka(settings, replay_plan)
-            seconds = time.perf_counter() - started
-            views.append(
-                {
-                    "view": view,
-                    "records": outcome.counts.read,
-                    "applied": outcome.counts.applied,
-                    "rows": len(outcome.rows),
-                    "seconds": round(seconds, 2),
-                    "records_per_s": round(outcome.counts.read / seconds),
-                }
+            run = archive(settings, directory)
+            archive_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            report = verify_archive(directory)
+            verify_seconds = time.perf_counter() - started
+            assert not report.failed, [f.line() for f in report.findings[:5]]
+            replayed = plans(settings)
+            from_archive = timed_replay(
+                lambda w: replay_split(
+                    lambda c, h: replay_views_archive(directory, c, progress=h), replayed, w
+                ),
+                total,
             )
-    total_records = sum(v["records"] for v in views)
-    total_seconds = sum(v["seconds"] for v in views)
-    read_rate = round(read / read_seconds)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    assert from_kafka["views"] == from_archive["views"], "the archive replays to other figures than Kafka"
     result: dict[str, Any] = {
         "loaded": loaded,
+        "kafka_consumer": {"topic": largest, **kafka_consumer},
         "read_only": {
             "records": read,
             "seconds": round(read_seconds, 2),
-            "records_per_s": read_rate,
+            "records_per_s": round(read / read_seconds),
         },
-        "views": views,
-        "all_views_records_per_s": round(total_records / total_seconds),
+        "from_kafka": from_kafka,
+        "archive": {
+            "records": run.records,
+            "seconds": round(archive_seconds, 1),
+            "records_per_s": round(run.records / archive_seconds),
+        },
+        "verify": {
+            "records": report.records,
+            "seconds": round(verify_seconds, 1),
+            "records_per_s": round(report.records / verify_seconds),
+        },
+        "from_archive": from_archive,
+        "projected_records": PROJECTED,
     }
+    limit = kafka_consumer["records_per_s"]
+    rows = [
+        ["Kafka ConsumerPerformance (" + largest + ")", f"{limit:,.0f}", "1.00", "", ""],
+        ["history read and merged alone", f"{result['read_only']['records_per_s']:,}", "", "", ""],
+        *(
+            [
+                f"replay --view all from {where}",
+                f"{r['records_per_s']:,}",
+                f"{r['records_per_s'] / limit:.3f}",
+                f"{r['rss_peak_mib']:,} MiB",
+                f"{r['projected_seconds'] / 60:,.0f} min, {r['projected_rss_mib'] / 1024:,.1f} GiB",
+            ]
+            for where, r in (("Kafka", from_kafka), ("the archive", from_archive))
+        ),
+        [
+            "archive",
+            f"{result['archive']['records_per_s']:,}",
+            f"{result['archive']['records_per_s'] / limit:.3f}",
+            "",
+            "",
+        ],
+        [
+            "verify",
+            f"{result['verify']['records_per_s']:,}",
+            f"{result['verify']['records_per_s'] / limit:.3f}",
+            "",
+            "",
+        ],
+    ]
     print_table(
-        "replay from Kafka, per view",
-        ["view", "records read", "applied", "rows", "s", "records/s"],
-        [[v["view"], v["records"], v["applied"], v["rows"], v["seconds"], v["records_per_s"]] for v in views],
+        f"replay of {total:,} records ({loaded['events']:,} events), records/s",
+        ["", "records/s", "x Kafka", "peak RSS", f"projected to {PROJECTED:,}"],
+        rows,
     )
-    print(f"history read and merged alone: {read:,} records, {read_rate:,}/s")
     print(f"written to {write_result('replay', result)}")
     return result
 

@@ -16,6 +16,7 @@ from kafka.partitioner.default import murmur2
 
 from services.audit.replay import ViewPlan
 from services.bus.decoder import EventDecoder, RawRecord
+from services.bus.errors import BusError
 from services.bus.events import ViewEvent
 from services.bus.keys import citizen_hasher
 from services.bus.schemas import load_registry
@@ -34,7 +35,7 @@ from services.registry.projection import RegistryProjection
 from services.registry.topics import CITIZENS, COUNTS, REGISTRY_TOPICS
 from services.registry.topics import OBSERVATIONS as REGISTRY_INPUT
 
-__all__ = ["VIEWS", "partition_for", "plan"]
+__all__ = ["VIEWS", "Decoding", "partition_for", "plan"]
 
 VIEWS = ("registry", "deadletters", "protection", "passport")
 DEADLETTERS = "bus.deadletter"
@@ -46,22 +47,42 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
-def _decoding(settings: BusSettings, views: tuple[str, ...]) -> Callable[[RawRecord], tuple[str, Any]]:
-    """The live intake's decoding: events of domain topics, view models of the view topics it follows; an
-    event's time is checked against the record's log time, when the intake met it, not against today.
+class Decoding:
+    """The live intake's decoding, shared by the views of one replay: events of domain topics, view models
+    of the view topics an intake follows; an event's time is checked against the record's log time, when
+    the intake met it, not against today. A record handed to several views is decoded once (the last one
+    is remembered, with its refusal).
     """
-    decoder = EventDecoder(settings, load_registry(settings.schemas_dir))
-    view_topics = frozenset(settings.topic(name) for name in views)
 
-    def decode(record: RawRecord) -> tuple[str, Any]:
-        if record.topic in view_topics:
-            view: ViewEvent = decoder.decode_view(record)
-            return view.id, view.view
-        arrived = datetime.fromtimestamp(record.timestamp / 1000, UTC) if record.timestamp >= 0 else None
-        event = decoder.decode(record, now=arrived)  # "from the future" as the intake judged it on arrival
+    def __init__(self, settings: BusSettings) -> None:
+        self.decoder = EventDecoder(settings, load_registry(settings.schemas_dir))
+        self.view_topics: frozenset[str] = frozenset()
+        self.last: RawRecord | None = None
+        self.result: tuple[str, Any] | BusError = BusError("nothing decoded")
+
+    def follow(self, settings: BusSettings, views: tuple[str, ...]) -> Callable[[RawRecord], tuple[str, Any]]:
+        """The decoding of a view whose intake also follows ``views`` (catalogue names)."""
+        self.view_topics |= frozenset(settings.topic(name) for name in views)
+        return self.decode
+
+    def decode(self, record: RawRecord) -> tuple[str, Any]:
+        """(event id, event or view model) of ``record``; the decoder's ``BusError`` if it refuses it."""
+        if record is not self.last:
+            self.last, self.result = record, self._decode(record)
+        if isinstance(self.result, BusError):
+            raise self.result
+        return self.result
+
+    def _decode(self, record: RawRecord) -> tuple[str, Any] | BusError:
+        try:
+            if record.topic in self.view_topics:
+                view: ViewEvent = self.decoder.decode_view(record)
+                return view.id, view.view
+            arrived = datetime.fromtimestamp(record.timestamp / 1000, UTC) if record.timestamp >= 0 else None
+            event = self.decoder.decode(record, now=arrived)  # "from the future" as judged on arrival
+        except BusError as refused:
+            return refused
         return event.id, event
-
-    return decode
 
 
 def plan(
@@ -70,10 +91,13 @@ def plan(
     *,
     levels: ServiceLevels = DEFAULT_LEVELS,
     partitions: int | None = None,
+    decoding: Decoding | None = None,
 ) -> ViewPlan:
     """The replay plan of view ``name`` (one of ``VIEWS``); ``partitions`` of its input topic when known
-    from the broker (else the catalogue's, or the bus default); ``levels`` the protection desk's.
+    from the broker (else the catalogue's, or the bus default); ``levels`` the protection desk's;
+    ``decoding`` shared with the other views of one replay (else its own).
     """
+    decoding = decoding or Decoding(settings)
     if name == "registry":
         observations = next(t for t in REGISTRY_TOPICS if t.name == REGISTRY_INPUT)
         return ViewPlan(
@@ -84,7 +108,7 @@ def plan(
             state_topics=frozenset({CITIZENS, COUNTS}),
             skip_components=frozenset({"registry-intake"}),
             transform=registry_intake.make_transform(settings),
-            decode=_decoding(settings, ()),
+            decode=decoding.follow(settings, ()),
             target=REGISTRY_INPUT,
             partition_for=partition_for,
         )
@@ -106,7 +130,7 @@ def plan(
             state_topics=frozenset({CASES, STATS}),
             skip_components=frozenset({"protection-intake"}),
             transform=protection_intake.make_transform(settings),
-            decode=_decoding(settings, protection_intake.VIEW_SOURCES),
+            decode=decoding.follow(settings, protection_intake.VIEW_SOURCES),
             target=protection_intake.TARGET,
             partition_for=partition_for,
         )
@@ -119,7 +143,7 @@ def plan(
             state_topics=frozenset({APPLICATIONS, PASSPORT_FIGURES}),
             skip_components=frozenset({"passport-intake"}),
             transform=passport_intake.make_transform(settings),
-            decode=_decoding(settings, passport_intake.VIEW_SOURCES),
+            decode=decoding.follow(settings, passport_intake.VIEW_SOURCES),
             target=passport_intake.TARGET,
             partition_for=partition_for,
         )

@@ -185,12 +185,11 @@ def _header_values(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str
     own names given twice (Kafka keeps both; "the last one wins" would let a forged value placed last in).
     """
     values: dict[str, str] = {}
-    own: set[str] = set()
+    seen: set[str] = set()
     for key, raw in headers:
-        if _OWN_HEADER.fullmatch(key):
-            if key in own:
-                raise InvalidEnvelope(f"header {key} appears more than once")
-            own.add(key)
+        if key in seen and _OWN_HEADER.fullmatch(key):  # the pattern only for a name met twice: cheap
+            raise InvalidEnvelope(f"header {key} appears more than once")
+        seen.add(key)
         if raw is None:
             continue
         try:

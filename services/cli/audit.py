@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from services.audit.history import Outcome
+    from services.audit.replay import ViewPlan
     from services.bus.settings import BusSettings
+
+ALL = "all"
+"""``--view all``: every view, over one reading of the history."""
 
 audit_app = typer.Typer(
     help="Auditors: who looked up a citizen; replay any view as of any time.", no_args_is_help=True
@@ -60,24 +66,33 @@ def write_rows(rows: list[dict[str, object]], fmt: Format, columns: list[str]) -
 
 def _replay(
     settings: BusSettings, view: str, as_of: datetime | None, *, reading_event: bool, archive: Path | None
-) -> Outcome:
-    """Replay ``view`` with a progress bar on stderr."""
+) -> dict[str, Outcome]:
+    """Replay ``view`` (or every view, for ``all``: one reading of history for them all) with a progress
+    bar on stderr; view name -> outcome.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from services.audit import history, views
+    from services.audit.parallel import replay_split
     from services.audit.replay import Reading
     from services.protection.settings import ProtectionSettings
 
     reading = Reading.EVENT if reading_event else Reading.APPENDED
     levels = ProtectionSettings().service_levels()
-    probe = views.plan(view, settings, levels=levels)
+    names = views.VIEWS if view == ALL else (view,)
+    decoding = views.Decoding(settings)
+    plans = []
+    for name in names:
+        probe = views.plan(name, settings, levels=levels)
+        partitions = None
+        if archive is None:
+            partitions = history.input_partitions(settings, probe.projection.input_topic)
+        plans.append(views.plan(name, settings, levels=levels, partitions=partitions, decoding=decoding))
     total: int | None = None
-    partitions = None
     if archive is None:
-        partitions = history.input_partitions(settings, probe.projection.input_topic)
-        total = history.history_size(settings, [settings.topic(t) for t in probe.sources])
-    plan = views.plan(view, settings, levels=levels, partitions=partitions)
+        sources = {settings.topic(t) for p in plans for t in p.sources}
+        total = history.history_size(settings, sorted(sources))
     columns = (
         TextColumn("replay {task.description}"),
         BarColumn(),
@@ -90,14 +105,21 @@ def _replay(
         def progress(done: int) -> None:
             bar.update(task, completed=done)
 
-        if archive is None:
-            return history.replay_kafka(settings, plan, as_of=as_of, reading=reading, progress=progress)
-        return history.replay_archive(archive, plan, as_of=as_of, reading=reading, progress=progress)
+        def run(chosen: Sequence[ViewPlan], heard: Callable[[int], None] | None) -> dict[str, Outcome]:
+            if archive is None:
+                return history.replay_views_kafka(
+                    settings, chosen, as_of=as_of, reading=reading, progress=heard
+                )
+            return history.replay_views_archive(archive, chosen, as_of=as_of, reading=reading, progress=heard)
+
+        return replay_split(run, plans, progress)
 
 
 def replay(
     *,
-    view: Annotated[str, typer.Option(help="registry, deadletters, protection or passport")],
+    view: Annotated[
+        str, typer.Option(help="registry, deadletters, protection, passport, or all (one reading for all)")
+    ],
     as_of: Annotated[
         str | None, typer.Option(help="Only what the bus had appended by then (ISO 8601 with its zone)")
     ] = None,
@@ -116,20 +138,22 @@ def replay(
     from services.bus.settings import get_settings
     from services.cli.jsonview import redacted
 
-    if view not in VIEWS:
-        raise typer.BadParameter(f"one of {', '.join(VIEWS)}", param_hint="--view")
+    if view not in (*VIEWS, ALL):
+        raise typer.BadParameter(f"one of {', '.join(VIEWS)} or {ALL}", param_hint="--view")
     if event_time and as_of is None:
         raise typer.BadParameter("--event-time reads --as-of: give both", param_hint="--event-time")
     moment = None if as_of is None else parse_moment(as_of)
     if from_archive is not None and not from_archive.is_dir():
         raise typer.BadParameter("not a directory", param_hint="--from-archive")
-    outcome = _replay(get_settings(), view, moment, reading_event=event_time, archive=from_archive)
+    outcomes = _replay(get_settings(), view, moment, reading_event=event_time, archive=from_archive)
     rows: list[dict[str, object]] = [
         {"topic": r.topic, "key": r.key, "value": r.value if show_personal else redacted(r.value)}
+        for outcome in outcomes.values()
         for r in outcome.rows
     ]
     write_rows(rows, fmt, ["topic", "key", "value"])
-    get_logger("audit").info("replayed", view=view, rows=len(rows), **outcome.counts.describe())
+    for name, outcome in outcomes.items():
+        get_logger("audit").info("replayed", view=name, rows=len(outcome.rows), **outcome.counts.describe())
 
 
 @audit_app.command("access")

@@ -19,6 +19,8 @@ __all__ = ["refresh_candidates"]
 
 def _rejected(state: ResolverState, first: str, second: str) -> bool:
     """An officer rejected a pair whose anchors now belong to these two citizens."""
+    if not state.rejected:  # no rejection yet: nothing to look through
+        return False
     for identifier in state.identifiers[first]:
         for other in state.rejected.get(identifier, ()):
             if state.owner.get(other) == second:
