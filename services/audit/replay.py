@@ -125,6 +125,10 @@ class ViewPlan:
     """Catalogue name of the intake's default target (a forward naming no topic goes there)."""
     partition_for: Callable[[bytes, int], int] | None = None
     """The bus's partitioner: a key's partition among so many."""
+    views_at_end: bool = False
+    """Drain the views only once, at the end (the store still commits every chunk): for a projection
+    whose undrained state is only which keys changed (the registry's touched citizens), so the final
+    state is drained once instead of once per chunk a key changed in."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +245,7 @@ class Replayer:
         plan = self.plan
         if broadcast:
             return range(plan.partitions)
-        if plan.partition_for is None:
+        if plan.partition_for is None or plan.partitions == 1:  # one partition: no key to hash
             return (0,)
         return (plan.partition_for(key.encode(), plan.partitions),)
 
@@ -263,7 +267,11 @@ class Replayer:
         done = self.since_drain.get(partition, 0) + 1
         self.since_drain[partition] = done
         if done >= self.chunk:
-            self._drain(partition, datetime.fromtimestamp(self.last_ms / 1000, UTC))
+            if self.plan.views_at_end:
+                self.store.partition(partition).commit(self.offsets.get(partition, 0))
+                self.since_drain[partition] = 0
+            else:
+                self._drain(partition, datetime.fromtimestamp(self.last_ms / 1000, UTC))
 
     def _drain(self, partition: int, as_of: datetime) -> None:
         state = self._state(partition)

@@ -82,7 +82,16 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self.data: dict[bytes, bytes] = {}
-        self.keys: list[bytes] = []
+        self._keys: list[bytes] | None = []
+
+    @property
+    def keys(self) -> list[bytes]:
+        """Every key in order, sorted again only after a write (a replay commits far more than it scans:
+        sorting a million keys at every commit made it quadratic).
+        """
+        if self._keys is None:
+            self._keys = sorted(self.data)
+        return self._keys
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key``, or None."""
@@ -102,7 +111,7 @@ class MemoryBackend:
         for key in deletes:
             self.data.pop(key, None)
         self.data.update(puts)
-        self.keys = sorted(self.data)
+        self._keys = None
 
     def close(self) -> None:
         """Nothing to release."""
