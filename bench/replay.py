@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from services.audit.history import Outcome, input_partitions, merged, replay_vie
 from services.audit.parallel import replay_split
 from services.audit.replay import ViewPlan
 from services.audit.verify import verify_archive
-from services.audit.views import VIEWS, Decoding, plan
+from services.audit.views import VIEWS, plans
 from services.bus.catalogue import CATALOGUE, create_topics, domain_topics
 from services.bus.deadletter import deadletter_headers
 from services.bus.decoder import RawRecord
@@ -152,15 +153,9 @@ class Watch:
         }
 
 
-def plans(settings: BusSettings) -> list[ViewPlan]:
+def plans_on(settings: BusSettings) -> list[ViewPlan]:
     """Every view's replay plan, sharing one decoding, partitioned as the broker holds its input."""
-    decoding = Decoding(settings)
-    made = []
-    for view in VIEWS:
-        probe = plan(view, settings)
-        partitions = input_partitions(settings, probe.projection.input_topic)
-        made.append(plan(view, settings, partitions=partitions, decoding=decoding))
-    return made
+    return plans(VIEWS, settings, partitions_of=partial(input_partitions, settings))
 
 
 def timed_replay(run: Callable[[Watch], dict[str, Outcome]], total: int) -> dict[str, Any]:
@@ -192,7 +187,7 @@ def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:
         started = time.perf_counter()
         read = sum(1 for _ in merged(settings, sources))
         read_seconds = time.perf_counter() - started
-        replayed = plans(settings)
+        replayed = plans_on(settings)
         from_kafka = timed_replay(
             lambda w: replay_split(lambda c, h: replay_views_kafka(settings, c, progress=h), replayed, w),
             total,
@@ -207,7 +202,7 @@ def main(cluster: KafkaCluster | None = None) -> dict[str, Any]:
             report = verify_archive(directory)
             verify_seconds = time.perf_counter() - started
             assert not report.failed, [f.line() for f in report.findings[:5]]
-            replayed = plans(settings)
+            replayed = plans_on(settings)
             from_archive = timed_replay(
                 lambda w: replay_split(
                     lambda c, h: replay_views_archive(directory, c, progress=h), replayed, w

@@ -35,7 +35,7 @@ from services.registry.projection import RegistryProjection
 from services.registry.topics import CITIZENS, COUNTS, REGISTRY_TOPICS
 from services.registry.topics import OBSERVATIONS as REGISTRY_INPUT
 
-__all__ = ["VIEWS", "Decoding", "partition_for", "plan"]
+__all__ = ["VIEWS", "Decoding", "partition_for", "plan", "plans"]
 
 VIEWS = ("registry", "deadletters", "protection", "passport")
 DEADLETTERS = "bus.deadletter"
@@ -152,3 +152,24 @@ def plan(
             partition_for=partition_for,
         )
     raise ValueError(f"no view {name!r}: one of {', '.join(VIEWS)}")
+
+
+def plans(
+    names: tuple[str, ...],
+    settings: BusSettings,
+    *,
+    levels: ServiceLevels = DEFAULT_LEVELS,
+    partitions_of: Callable[[str], int | None] | None = None,
+) -> list[ViewPlan]:
+    """The plans of views ``names``, sharing one decoding; ``partitions_of`` gives the broker's partition
+    count of a view's input topic (catalogue name) when the replay reads the broker.
+    """
+    decoding = Decoding(settings)
+    made = []
+    for name in names:
+        planned = plan(name, settings, levels=levels, decoding=decoding)
+        if partitions_of is not None:
+            partitions = partitions_of(planned.projection.input_topic)
+            planned = plan(name, settings, levels=levels, partitions=partitions, decoding=decoding)
+        made.append(planned)
+    return made

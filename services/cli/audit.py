@@ -12,6 +12,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -81,14 +82,8 @@ def _replay(
     reading = Reading.EVENT if reading_event else Reading.APPENDED
     levels = ProtectionSettings().service_levels()
     names = views.VIEWS if view == ALL else (view,)
-    decoding = views.Decoding(settings)
-    plans = []
-    for name in names:
-        probe = views.plan(name, settings, levels=levels)
-        partitions = None
-        if archive is None:
-            partitions = history.input_partitions(settings, probe.projection.input_topic)
-        plans.append(views.plan(name, settings, levels=levels, partitions=partitions, decoding=decoding))
+    on_broker = None if archive is not None else partial(history.input_partitions, settings)
+    plans = views.plans(names, settings, levels=levels, partitions_of=on_broker)
     total: int | None = None
     if archive is None:
         sources = {settings.topic(t) for p in plans for t in p.sources}
