@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -554,3 +556,21 @@ class TestMemoryStore(StoreContract):
 
     def reopen(self, store: Store, path: Path) -> Store | None:  # noqa: ARG002
         return None
+
+    def test_values_are_kept_at_their_own_size(self) -> None:
+        """The bytes orjson hands back sit in a buffer of 4 kB or more; the memory store keeps a copy of the
+        value's own size, or a replay's store costs 8 kB a record whatever the record holds.
+        """
+        store = Store.in_memory()
+        column: Column[bytes] = store.partition(0).column("raw", bytes, bytes)  # stored as given
+        tracemalloc.start()
+        try:
+            for n in range(2_000):
+                column[str(n)] = orjson.dumps({"note": "x" * 300, "n": n})
+            store.partition(0).commit(2_000)
+            kept, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        stored = store.backend.data  # type: ignore[attr-defined]
+        assert stored[b"00000/c:raw:7"] == orjson.dumps({"note": "x" * 300, "n": 7})
+        assert kept / 2_000 < 1_000  # a value of 320 bytes and its key
