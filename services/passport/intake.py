@@ -68,7 +68,7 @@ class PassportTransform:
             forwards.append(Forward(out.key, value, broadcast=out.broadcast, topic=out.topic))
         fact = status_item(incoming, self.hasher)
         if fact is not None:
-            forwards.append(Forward(fact.application_id, encode_status_item(fact), topic=STATUS))
+            forwards.append(Forward(fact.application_id, encode_status_item(fact), topic=STATUS, item=fact))
         return forwards
 
 

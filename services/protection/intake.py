@@ -123,9 +123,9 @@ class ProtectionTransform:
         """A case item keyed by case id, or a citizen link keyed by citizen id for every partition."""
         if isinstance(incoming, CitizenRecordModel):
             link = citizen_link(incoming, self.hasher)
-            return [Forward(link.citizen_id, encode_item(link), broadcast=True)]
+            return [Forward(link.citizen_id, encode_item(link), broadcast=True, item=link)]
         item = case_event(incoming, self.hasher)
-        return [] if item is None else [Forward(item.case_id, encode_item(item))]
+        return [] if item is None else [Forward(item.case_id, encode_item(item), item=item)]
 
 
 def make_transform(settings: BusSettings) -> ProtectionTransform:

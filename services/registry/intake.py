@@ -20,7 +20,7 @@ from services.registry.mapping import decision_from_event
 from services.registry.observation import observe
 from services.registry.settings import RegistrySettings
 from services.registry.topics import DECISIONS, OBSERVATIONS
-from services.runtime.intake import IntakeSpec, Transform
+from services.runtime.intake import Forward, IntakeSpec, Transform
 
 SOURCES = (*domain_topics(), DECISIONS)
 
@@ -36,9 +36,9 @@ def make_transform(settings: BusSettings) -> Transform:
     """The transform, made in the intake's own process (the hasher holds the citizen key)."""
     hasher = citizen_hasher(settings)
 
-    def transform(event: BusEvent) -> bytes | None:
+    def transform(event: BusEvent) -> list[Forward]:
         item = to_item(event, hasher)
-        return None if item is None else encode_item(item)
+        return [] if item is None else [Forward(event.id, encode_item(item), item=item)]
 
     return transform
 

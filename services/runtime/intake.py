@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -62,6 +62,9 @@ class Forward:
     topic: str | None = None
     """Catalogue name of the topic it goes to: the spec's ``target`` when None, else one of its
     ``routes`` (a view whose stages each read a topic of their own)."""
+    item: Any = field(default=None, compare=False, repr=False)
+    """What ``value`` encodes, as the view's ``read`` gives it back: for a reader in the same process
+    (the auditors' replay), which would otherwise decode the bytes just encoded; never sent."""
 
 
 Transform = Callable[[Any], bytes | Sequence[Forward] | None]
