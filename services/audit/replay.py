@@ -187,7 +187,7 @@ class Replayer:
     trust_items: bool = True
     """Apply the item a transform gives beside its bytes (what the live projection reads back from them)
     instead of decoding the bytes again: a replay trusts its own transform's encoding, which the tests
-    hold equal both ways."""
+    hold equal both ways (the plan's transform then need not encode at all: ``views.plan``)."""
     counts: Counts = field(default_factory=Counts)
     store: Store = field(default_factory=Store.in_memory)
     states: dict[int, Any] = field(default_factory=dict)

@@ -95,10 +95,13 @@ def plan(
     levels: ServiceLevels = DEFAULT_LEVELS,
     partitions: int | None = None,
     decoding: Decoding | None = None,
+    encoded: bool = False,
 ) -> ViewPlan:
     """The replay plan of view ``name`` (one of ``VIEWS``); ``partitions`` of its input topic when known
     from the broker (else the catalogue's, or the bus default); ``levels`` the protection desk's;
-    ``decoding`` shared with the other views of one replay (else its own).
+    ``decoding`` shared with the other views of one replay (else its own). The intake's transform hands
+    the replay its items without encoding them, unless ``encoded`` (to read them back as the live core
+    does: the tests compare both ways).
     """
     decoding = decoding or Decoding(settings)
     if name == "registry":
@@ -110,7 +113,7 @@ def plan(
             sources=registry_intake.SOURCES,
             state_topics=frozenset({CITIZENS, COUNTS}),
             skip_components=frozenset({"registry-intake"}),
-            transform=registry_intake.make_transform(settings),
+            transform=registry_intake.make_transform(settings, encode=encoded),
             decode=decoding.follow(settings, ()),
             target=REGISTRY_INPUT,
             partition_for=partition_for,
@@ -133,7 +136,7 @@ def plan(
             sources=(*protection_intake.SOURCES, *protection_intake.VIEW_SOURCES),
             state_topics=frozenset({CASES, STATS}),
             skip_components=frozenset({"protection-intake"}),
-            transform=protection_intake.make_transform(settings),
+            transform=protection_intake.make_transform(settings, encode=encoded),
             decode=decoding.follow(settings, protection_intake.VIEW_SOURCES),
             target=protection_intake.TARGET,
             partition_for=partition_for,
@@ -146,7 +149,7 @@ def plan(
             sources=(*passport_intake.SOURCES, *passport_intake.VIEW_SOURCES),
             state_topics=frozenset({APPLICATIONS, PASSPORT_FIGURES}),
             skip_components=frozenset({"passport-intake"}),
-            transform=passport_intake.make_transform(settings),
+            transform=passport_intake.make_transform(settings, encode=encoded),
             decode=decoding.follow(settings, passport_intake.VIEW_SOURCES),
             target=passport_intake.TARGET,
             partition_for=partition_for,

@@ -52,9 +52,11 @@ _BOOKING = (AppointmentRequested, CancellationRequested, QuotaSet)
 class PassportTransform:
     """The transform, with its hasher and codec: an accepted event or decision -> the records to forward."""
 
-    def __init__(self, hasher: Callable[[str], str], codec: AvroCodec) -> None:
+    def __init__(self, hasher: Callable[[str], str], codec: AvroCodec, *, encode: bool = True) -> None:
         self.hasher = hasher
         self.codec = codec
+        self.encode = encode
+        """False for a reader of the items alone (a replay): each forward's bytes are then left empty."""
 
     def __call__(self, incoming: Incoming) -> list[Forward]:
         """A request's, cancellation's or quota's stage record, and an application fact's status item."""
@@ -64,14 +66,18 @@ class PassportTransform:
             if not isinstance(out.value, StageRecord):
                 raise TypeError(type(out.value).__name__)  # the intake writes stage records only
             item = to_item(out.value)
-            value = self.codec.encode(item.SCHEMA, item.to_avro())
+            value = self.codec.encode(item.SCHEMA, item.to_avro()) if self.encode else b""
             forwards.append(Forward(out.key, value, broadcast=out.broadcast, topic=out.topic))
         fact = status_item(incoming, self.hasher)
         if fact is not None:
-            forwards.append(Forward(fact.application_id, encode_status_item(fact), topic=STATUS, item=fact))
+            value = encode_status_item(fact) if self.encode else b""
+            forwards.append(Forward(fact.application_id, value, topic=STATUS, item=fact))
         return forwards
 
 
-def make_transform(settings: BusSettings) -> PassportTransform:
-    """The transform, made in the intake's own process (the hasher holds the citizen key)."""
-    return PassportTransform(citizen_hasher(settings), AvroCodec(load_registry(settings.schemas_dir)))
+def make_transform(settings: BusSettings, *, encode: bool = True) -> PassportTransform:
+    """The transform, made in the intake's own process (the hasher holds the citizen key); ``encode``
+    False for a reader of the items alone (a replay).
+    """
+    codec = AvroCodec(load_registry(settings.schemas_dir))
+    return PassportTransform(citizen_hasher(settings), codec, encode=encode)

@@ -116,18 +116,26 @@ def citizen_link(record: CitizenRecordModel, hasher: Hasher) -> CitizenLink:
 class ProtectionTransform:
     """The transform, with its hasher: an accepted event or citizen record -> the items to forward."""
 
-    def __init__(self, hasher: Hasher) -> None:
+    def __init__(self, hasher: Hasher, *, encode: bool = True) -> None:
         self.hasher = hasher
+        self.encode = encode_item if encode else _unencoded
 
     def __call__(self, incoming: BusEvent | CitizenRecordModel) -> list[Forward]:
         """A case item keyed by case id, or a citizen link keyed by citizen id for every partition."""
         if isinstance(incoming, CitizenRecordModel):
             link = citizen_link(incoming, self.hasher)
-            return [Forward(link.citizen_id, encode_item(link), broadcast=True, item=link)]
+            return [Forward(link.citizen_id, self.encode(link), broadcast=True, item=link)]
         item = case_event(incoming, self.hasher)
-        return [] if item is None else [Forward(item.case_id, encode_item(item), item=item)]
+        return [] if item is None else [Forward(item.case_id, self.encode(item), item=item)]
 
 
-def make_transform(settings: BusSettings) -> ProtectionTransform:
-    """The transform, made in the intake's own process (the hasher holds the citizen key)."""
-    return ProtectionTransform(citizen_hasher(settings))
+def make_transform(settings: BusSettings, *, encode: bool = True) -> ProtectionTransform:
+    """The transform, made in the intake's own process (the hasher holds the citizen key); ``encode``
+    False for a reader of the items alone (a replay): each forward's bytes are then left empty.
+    """
+    return ProtectionTransform(citizen_hasher(settings), encode=encode)
+
+
+def _unencoded(item: CaseEvent | CitizenLink) -> bytes:  # noqa: ARG001 - the encoder's signature
+    """No bytes: the forward carries its item for a reader in the same process."""
+    return b""

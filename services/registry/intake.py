@@ -32,13 +32,17 @@ def to_item(event: BusEvent, hasher: Callable[[str], str]) -> Observation | Deci
     return observe(event, hasher=hasher)
 
 
-def make_transform(settings: BusSettings) -> Transform:
-    """The transform, made in the intake's own process (the hasher holds the citizen key)."""
+def make_transform(settings: BusSettings, *, encode: bool = True) -> Transform:
+    """The transform, made in the intake's own process (the hasher holds the citizen key); ``encode``
+    False for a reader of the items alone (a replay): each forward's bytes are then left empty.
+    """
     hasher = citizen_hasher(settings)
 
     def transform(event: BusEvent) -> list[Forward]:
         item = to_item(event, hasher)
-        return [] if item is None else [Forward(event.id, encode_item(item), item=item)]
+        if item is None:
+            return []
+        return [Forward(event.id, encode_item(item) if encode else b"", item=item)]
 
     return transform
 

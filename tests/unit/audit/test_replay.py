@@ -95,7 +95,8 @@ class TestReplayer:
         """
         longer = history(4_000, seed=5)
         clock = datetime.fromtimestamp(BASE_MS / 1000, UTC) + timedelta(days=1)
-        trusting, reading = (Replayer(plan(view, SETTINGS), trust_items=trust) for trust in (True, False))
+        trusting = Replayer(plan(view, SETTINGS))
+        reading = Replayer(plan(view, SETTINGS, encoded=True), trust_items=False)
         for replayer in (trusting, reading):
             replayer.feed_all(longer)
         assert trusting.counts.items > 500
