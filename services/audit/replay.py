@@ -189,7 +189,8 @@ class Replayer:
     instead of decoding the bytes again: a replay trusts its own transform's encoding, which the tests
     hold equal both ways (the plan's transform then need not encode at all: ``views.plan``)."""
     counts: Counts = field(default_factory=Counts)
-    store: Store = field(default_factory=Store.in_memory)
+    store: Store = field(default_factory=lambda: Store.in_memory(objects=True))
+    """Where the projection's state lives: in memory, its values unencoded (only the final state is read)."""
     states: dict[int, Any] = field(default_factory=dict)
     offsets: dict[int, int] = field(default_factory=dict)
     """Input partition -> the next offset (the records' own for a view without intake, else counted)."""

@@ -80,6 +80,9 @@ class RocksBackend:
 class MemoryBackend:
     """A dict with its keys kept sorted: the same contract as ``RocksBackend``, nothing on disk."""
 
+    keeps_objects = False
+    """Whether columns hand it their values as they are, unencoded (``ObjectBackend``)."""
+
     def __init__(self) -> None:
         self.data: dict[bytes, bytes] = {}
         self._keys: list[bytes] | None = []
@@ -118,6 +121,31 @@ class MemoryBackend:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class ObjectBackend(MemoryBackend):
+    """The memory backend holding each column's values as the objects written, never encoded: for the
+    auditors' replay, which only folds and reads the final state, so encoding every value at every commit
+    and keeping it twice (bytes here, objects in the cache) bought nothing. The views replace their values
+    and never change one in place, so what a commit stored stays what it was (the replay never discards).
+    """
+
+    keeps_objects = True
+
+    def write(self, puts: dict[bytes, bytes], deletes: list[bytes], clear: bytes | None = None) -> None:
+        """Applied in one step; the values (objects, and the store's own bytes) kept as given."""
+        if clear is not None:
+            for key in list(self.scan(clear)):
+                del self.data[key]
+        for key in deletes:
+            self.data.pop(key, None)
+        self.data.update(puts)
+        self._keys = None
+
+
+def _as_is(value: Any) -> Any:
+    """A column value kept as it is (``ObjectBackend``)."""
+    return value
 
 
 def _compact(value: bytes) -> bytes:
@@ -264,6 +292,8 @@ class PartitionStore:
     ) -> Column[V]:
         """The column ``name`` of this partition (one object per name); ``counted`` keeps its size."""
         if name not in self.columns:
+            if getattr(self.backend, "keeps_objects", False):
+                encode, decode, cache_size = _as_is, _as_is, 0  # the backend holds the objects themselves
             self.columns[name] = Column(
                 self.backend, self.prefix + b"c:" + name.encode() + b":", encode, decode, cache_size
             )
@@ -321,9 +351,11 @@ class Store:
         return cls(RocksBackend(path))
 
     @classmethod
-    def in_memory(cls) -> Store:
-        """A store that forgets everything when the process ends."""
-        return cls(MemoryBackend())
+    def in_memory(cls, *, objects: bool = False) -> Store:
+        """A store that forgets everything when the process ends; with ``objects``, one that keeps the
+        values unencoded (``ObjectBackend``: a replay's).
+        """
+        return cls(ObjectBackend() if objects else MemoryBackend())
 
     def partition(self, partition: int) -> PartitionStore:
         """The state of ``partition`` (the same object on every call)."""

@@ -20,6 +20,7 @@ from services.bus.settings import BusSettings
 from services.contracts.registry import AccessPurpose, LookupKind, RecordAccessedModel
 from services.deadletters.projection import refusal_of
 from services.registry.identifiers import citizen_id_for, nik_identifier
+from services.runtime.store import Store
 from services.sim.simulator import TrafficSimulator
 
 SETTINGS = BusSettings(citizen_key=SecretStr("replay-unit-key"), citizen_key_id="dev-1", partitions=3)
@@ -102,6 +103,20 @@ class TestReplayer:
         assert trusting.counts.items > 500
         assert trusting.finish(clock) == reading.finish(clock)
         assert trusting.counts == reading.counts
+
+    @pytest.mark.parametrize("view", ["registry", "protection", "passport"])
+    def test_state_kept_as_objects_equals_state_kept_encoded(self, view):
+        """The replay's store keeps values unencoded; the live worker's encodes each at every commit and
+        decodes what it reads back: the same rows either way.
+        """
+        longer = history(4_000, seed=5)
+        clock = datetime.fromtimestamp(BASE_MS / 1000, UTC) + timedelta(days=1)
+        kept = Replayer(plan(view, SETTINGS), chunk=50)
+        encoded = Replayer(plan(view, SETTINGS), chunk=50, store=Store.in_memory())
+        for replayer in (kept, encoded):
+            replayer.feed_all(longer)
+        assert kept.counts.applied > 500
+        assert kept.finish(clock) == encoded.finish(clock)
 
     def test_chunking_changes_nothing(self, records):
         """Drained every 7 records or only at the end, the final state is the same."""

@@ -574,3 +574,22 @@ class TestMemoryStore(StoreContract):
         stored = store.backend.data  # type: ignore[attr-defined]
         assert stored[b"00000/c:raw:7"] == orjson.dumps({"note": "x" * 300, "n": 7})
         assert kept / 2_000 < 1_000  # a value of 320 bytes and its key
+
+
+class TestObjectStore(StoreContract):
+    """The contract on the replay's backend, which keeps the values themselves instead of their bytes."""
+
+    def open_store(self, path: Path) -> Store:  # noqa: ARG002 - the memory backend has no path
+        return Store.in_memory(objects=True)
+
+    def reopen(self, store: Store, path: Path) -> Store | None:  # noqa: ARG002
+        return None
+
+    def test_values_are_the_objects_written(self) -> None:
+        """Nothing is encoded: what a commit stored is the very object, read back without decoding."""
+        store = Store.in_memory(objects=True)
+        value = {"note": ["x"]}
+        column = notes(store.partition(0))
+        column["n"] = value
+        store.partition(0).commit(1)
+        assert Store(store.backend).partition(0).column("notes", encode_json, json.loads)["n"] is value
