@@ -118,10 +118,11 @@ def levels() -> Any:
     return ProtectionSettings(**{k.removeprefix("PROTECTION_").lower(): int(v) for k, v in SLA.items()})
 
 
-def view_plan(settings: BusSettings, view: str) -> ViewPlan:
+def view_plan(settings: BusSettings, view: str, *, encoded: bool = False) -> ViewPlan:
+    """The replay's plan of ``view``; ``encoded``: its transform encodes the items, as the live intake's."""
     probe = plan(view, settings)
     partitions = input_partitions(settings, probe.projection.input_topic)
-    return plan(view, settings, levels=levels().service_levels(), partitions=partitions)
+    return plan(view, settings, levels=levels().service_levels(), partitions=partitions, encoded=encoded)
 
 
 def simulated(settings: BusSettings) -> tuple[list[Outgoing], list[str]]:
@@ -436,7 +437,9 @@ def test_as_of_the_middle_is_the_history_appended_by_then(history: History, view
     settings = history.settings
     cut = int(history.middle.timestamp() * 1000)
     outcome = replay_kafka(settings, view_plan(settings, view), as_of=history.middle)
-    expected = folded(settings, view_plan(settings, view), lambda r: r.timestamp <= cut, history.middle)
+    expected = folded(
+        settings, view_plan(settings, view, encoded=True), lambda r: r.timestamp <= cut, history.middle
+    )
     assert standing(rows_of(outcome)) == standing(expected)
     assert outcome.counts.read - outcome.counts.later < history.full[view].counts.read
     assert standing(rows_of(outcome)) != standing(rows_of(history.full[view]))
@@ -456,7 +459,10 @@ def test_as_of_on_the_events_clock(history: History) -> None:
     cut = int(moment.timestamp() * 1000)
     outcome = replay_kafka(settings, p, as_of=moment, reading=Reading.EVENT)
     expected = folded(
-        settings, view_plan(settings, "registry"), lambda r: record_time_ms(r, Reading.EVENT) <= cut, moment
+        settings,
+        view_plan(settings, "registry", encoded=True),
+        lambda r: record_time_ms(r, Reading.EVENT) <= cut,
+        moment,
     )
     assert standing(rows_of(outcome)) == standing(expected)
     assert 0 < len(standing(expected)) < len(standing(rows_of(history.full["registry"])))
