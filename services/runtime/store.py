@@ -126,8 +126,10 @@ class MemoryBackend:
 class ObjectBackend(MemoryBackend):
     """The memory backend holding each column's values as the objects written, never encoded: for the
     auditors' replay, which only folds and reads the final state, so encoding every value at every commit
-    and keeping it twice (bytes here, objects in the cache) bought nothing. The views replace their values
-    and never change one in place, so what a commit stored stays what it was (the replay never discards).
+    and keeping it twice (bytes here, objects in the cache) bought nothing. A view that changes a value in
+    place (a protection case gains an event) changes the stored object at once, as it changes the cached
+    one in the live worker; a replay never discards a batch, so its final state is the same (its tests
+    compare the two stores).
     """
 
     keeps_objects = True
