@@ -39,9 +39,6 @@ __all__ = ["VIEWS", "Decoding", "partition_for", "plan", "plans"]
 
 VIEWS = ("registry", "deadletters", "protection", "passport")
 DEADLETTERS = "bus.deadletter"
-REGISTRY_CACHE = 200_000
-"""Citizen records a registry replay keeps decoded (the live worker keeps 20,000): a replay goes through
-every citizen, so records read back from the store cost it most of its time with the live cache."""
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -108,7 +105,7 @@ def plan(
         observations = next(t for t in REGISTRY_TOPICS if t.name == REGISTRY_INPUT)
         return ViewPlan(
             name=name,
-            projection=RegistryProjection(citizen_hasher(settings), record_cache=REGISTRY_CACHE),
+            projection=RegistryProjection(citizen_hasher(settings)),  # its records kept as objects
             partitions=partitions or observations.partitions or 1,
             sources=registry_intake.SOURCES,
             state_topics=frozenset({CITIZENS, COUNTS}),
