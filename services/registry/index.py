@@ -87,6 +87,7 @@ class ResolverState:
         if cid not in self.identifiers:
             self.identifiers[cid], self.members[cid], self.weak_of[cid] = set(), set(), set()
         identifiers, members, weak = self.identifiers[cid], self.members[cid], self.weak_of[cid]
+        joining: set[str] = set()  # weak keys new to cid: its own are indexed under it already
         for citizen in olds:
             if citizen == cid:
                 continue
@@ -95,14 +96,16 @@ class ResolverState:
                 self.owner[identifier] = cid
             identifiers |= their_identifiers
             members |= their_members
-            weak |= their_weak
+            joining |= their_weak
         for identifier in nodes:
             self.owner[identifier] = cid
         identifiers.update(nodes)
         if link_id is not None:
             members.add(link_id)
-            weak |= self.links[link_id].weak_keys
-        for key in weak:
+            joining |= self.links[link_id].weak_keys
+        joining -= weak
+        weak |= joining
+        for key in joining:
             self.weak_index.setdefault(key, set()).add(cid)
         self.anchor[cid] = best
         return cid
