@@ -181,9 +181,16 @@ def _booked(
 
 
 def _refused(app: Application, fact: StatusItemModel, *, current: bool) -> tuple[Application, str | None]:
-    """A refused request: BOOKING_REFUSED when nothing is booked; a refused reschedule keeps the booking."""
+    """A refused request: BOOKING_REFUSED when nothing is booked; a refused reschedule keeps the booking.
+
+    Once the application is submitted (or refused) the status stays, but a refusal newer than the one that
+    set it still records its reason, and its time: a decision reaches the fold from another topic than the
+    steps, so it may come before or after the submission, and both orders must give one application.
+    """
     if not current:
-        return app, None
+        if app.open_for_booking or (app.since is not None and fact.time < app.since):
+            return app, None  # older than the booking fact that set the status
+        return replace(app, booking_refusal=fact.reason, since=fact.time), None
     refused = replace(app, booking_refusal=fact.reason)
     if app.booking_code is not None:
         return refused, "passport.booking.refused"

@@ -247,6 +247,22 @@ class TestBookingFacts:
         assert "DAY_FULL" in answer.text_en
         assert answer.booking_refusal == "DAY_FULL"
 
+    def test_a_refusal_before_or_after_the_submission_gives_one_application(self) -> None:
+        """The decision comes from another topic than the steps: before the submission or after it, the
+        application ends the same, its status the step's and the refusal's reason kept.
+        """
+        ask = event(0, submitted(PERSON)).model_copy(
+            update={"kind": StatusItemKind.REQUESTED, "event_id": "q"}
+        )
+        refusal = decision(refused("r1", reason=BookingRefusal.DAY_FULL))
+        done = [event(n, payload) for n, payload in enumerate(steps()[:2], start=1)]
+        before, _, _ = fold([ask, refusal, *done])
+        after, _, _ = fold([ask, *done, refusal])
+        assert before is not None
+        assert before.status is S.BIOMETRICS_CAPTURED
+        assert before.booking_refusal == "DAY_FULL"
+        assert after == before
+
     def test_refused_reschedule_keeps_the_booking(self) -> None:
         """A refusal while a booking is active leaves it BOOKED (a refused reschedule keeps the old one)."""
         app, _ = apply_status(None, decision(confirmed("r1")))
