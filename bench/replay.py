@@ -134,7 +134,9 @@ class Watch:
         """Rate overall and over the second half, memory at the start, the end and its growth per record
         over the second half, and both projected to ``PROJECTED`` records.
         """
-        half = min(self.marks, key=lambda m: abs(m[0] - records // 2))
+        if self.marks[-1][0] < records:  # the end, where the progress heard last came earlier
+            self.marks.append((records, seconds, self.marks[-1][2]))
+        half = min(self.marks[:-1], key=lambda m: abs(m[0] - records // 2))  # the start at the least
         last = self.marks[-1]
         late_rate = (last[0] - half[0]) / max(last[1] - half[1], 1e-9)
         per_record = (last[2] - half[2]) / max(last[0] - half[0], 1)
