@@ -118,15 +118,19 @@ class ProtectionTransform:
 
     def __init__(self, hasher: Hasher, *, encode: bool = True) -> None:
         self.hasher = hasher
-        self.encode = encode_item if encode else _unencoded
+        self.encode = encode
+        """False for a reader of the items alone (a replay): each forward's bytes are then left empty."""
 
     def __call__(self, incoming: BusEvent | CitizenRecordModel) -> list[Forward]:
         """A case item keyed by case id, or a citizen link keyed by citizen id for every partition."""
         if isinstance(incoming, CitizenRecordModel):
             link = citizen_link(incoming, self.hasher)
-            return [Forward(link.citizen_id, self.encode(link), broadcast=True, item=link)]
+            value = encode_item(link) if self.encode else b""
+            return [Forward(link.citizen_id, value, broadcast=True, item=link)]
         item = case_event(incoming, self.hasher)
-        return [] if item is None else [Forward(item.case_id, self.encode(item), item=item)]
+        if item is None:
+            return []
+        return [Forward(item.case_id, encode_item(item) if self.encode else b"", item=item)]
 
 
 def make_transform(settings: BusSettings, *, encode: bool = True) -> ProtectionTransform:
@@ -134,8 +138,3 @@ def make_transform(settings: BusSettings, *, encode: bool = True) -> ProtectionT
     False for a reader of the items alone (a replay): each forward's bytes are then left empty.
     """
     return ProtectionTransform(citizen_hasher(settings), encode=encode)
-
-
-def _unencoded(item: CaseEvent | CitizenLink) -> bytes:  # noqa: ARG001 - the encoder's signature
-    """No bytes: the forward carries its item for a reader in the same process."""
-    return b""

@@ -116,8 +116,13 @@ class MemoryBackend:
                 del self.data[key]
         for key in deletes:
             self.data.pop(key, None)
-        self.data.update((key, _compact(value)) for key, value in puts.items())
+        self.data.update((key, self._kept(value)) for key, value in puts.items())
         self._keys = None
+
+    @staticmethod
+    def _kept(value: bytes) -> bytes:
+        """``value`` copied into an object of its own size (joining two parts always copies)."""
+        return b"".join((value, b""))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -134,25 +139,15 @@ class ObjectBackend(MemoryBackend):
 
     keeps_objects = True
 
-    def write(self, puts: dict[bytes, bytes], deletes: list[bytes], clear: bytes | None = None) -> None:
-        """Applied in one step; the values (objects, and the store's own bytes) kept as given."""
-        if clear is not None:
-            for key in list(self.scan(clear)):
-                del self.data[key]
-        for key in deletes:
-            self.data.pop(key, None)
-        self.data.update(puts)
-        self._keys = None
+    @staticmethod
+    def _kept(value: bytes) -> bytes:
+        """The value as written: an object, or the store's own bytes."""
+        return value
 
 
 def _as_is(value: Any) -> Any:
     """A column value kept as it is (``ObjectBackend``)."""
     return value
-
-
-def _compact(value: bytes) -> bytes:
-    """``value`` copied into an object of its own size (joining two parts always copies)."""
-    return b"".join((value, b""))
 
 
 def _prefix_end(prefix: bytes) -> bytes:
