@@ -12,13 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka.partitioner.default import murmur2
-
 from services.audit.replay import ViewPlan
 from services.bus.decoder import EventDecoder, RawRecord
 from services.bus.errors import BusError
 from services.bus.events import ViewEvent
 from services.bus.keys import citizen_hasher
+from services.bus.partitioner import positive_murmur2
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
 from services.deadletters.projection import FIGURES, DeadLetterFigures
@@ -43,8 +42,7 @@ DEADLETTERS = "bus.deadletter"
 
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition kafka-python's default partitioner gives ``key`` (Java's too: murmur2, positive)."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
+    return 0 if partitions == 1 else positive_murmur2(key) % partitions
 
 
 class Decoding:

@@ -172,9 +172,33 @@ class _Source(SchemaSource):
         self.emit(depth + 1, f"out += long_bytes(len({var}))")
         self.emit(depth + 1, f"for {key}, {value} in {var}.items():")
         self.primitive("string", key, depth + 2)
-        if not self.value(values, value, depth + 2):
+        if self._is_record(values):
+            written = self.memo_value(values, value, depth + 2)
+        else:
+            written = self.value(values, value, depth + 2)
+        if not written:
             return False
         self.emit(depth, "out += b'\\x00'")
+        return True
+
+    def _is_record(self, schema: Any) -> bool:
+        named = self.named.get(schema) if isinstance(schema, str) else schema
+        return isinstance(named, Mapping) and named.get("type") == "record"
+
+    def memo_value(self, schema: Any, var: str, depth: int) -> bool:
+        """A map's record value, its bytes written once per write for each object: a view whose entries
+        share one object (every field won by one event shares that event's provenance) pays for it once.
+        The objects live as long as the write does, so their ids name them.
+        """
+        memo, known, start = self.fresh("memo"), self.fresh("known"), self.fresh("start")
+        self.lines.insert(1, f"    {memo} = {{}}")
+        self.emit(depth, f"{known} = {memo}.get(id({var}))")
+        self.emit(depth, f"if {known} is not None: out += {known}")
+        self.emit(depth, "else:")
+        self.emit(depth + 1, f"{start} = len(out)")
+        if not self.value(schema, var, depth + 1):
+            return False
+        self.emit(depth + 1, f"{memo}[id({var})] = bytes(out[{start}:])")
         return True
 
     def enum(self, symbols: list[str], var: str, depth: int) -> bool:

@@ -24,6 +24,7 @@ from services.bus.events import check_event
 from services.bus.keys import KEYID_HEADER, key_for
 from services.bus.logs import get_logger
 from services.bus.metrics import EVENTS_PUBLISHED, PUBLISH_FAILURES, PUBLISH_SECONDS
+from services.bus.partitioner import KeyPartitioner
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings, get_settings
 from services.contracts.base import EventModel
@@ -55,6 +56,7 @@ def producer_config(settings: BusSettings) -> dict[str, Any]:
         "linger_ms": settings.linger_ms,
         "batch_size": settings.batch_size,
         "request_timeout_ms": settings.request_timeout_ms,
+        "partitioner": KeyPartitioner(),  # Kafka's default partitioner, each key hashed once
     }
 
 

@@ -16,8 +16,19 @@ from services.registry.record import CitizenRecord
 __all__ = ["golden"]
 
 
-def _provenance(obs: Observation) -> dict[str, Any]:
-    return {"source": obs.source, "office": obs.office, "event_id": obs.event_id, "time": obs.time}
+def _provenance(obs: Observation, made: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The provenance of what ``obs`` won: one dict per observation and golden record (most fields of a
+    record are won by a few events; the view's writer encodes a shared dict once).
+    """
+    known = made.get(obs.event_id)
+    if known is None:
+        known = made[obs.event_id] = {
+            "source": obs.source,
+            "office": obs.office,
+            "event_id": obs.event_id,
+            "time": obs.time,
+        }
+    return known
 
 
 def golden(record: CitizenRecord) -> dict[str, Any]:
@@ -30,18 +41,19 @@ def golden(record: CitizenRecord) -> dict[str, Any]:
     passports: list[dict[str, Any]] = []
     cases: dict[str, dict[str, str | None]] = {}
     offices: list[str] = []
+    made: dict[str, dict[str, Any]] = {}
     for slot, event_id in sorted(record.winners.items()):
         obs = record.observations[event_id]
         what, _, which = slot.partition(":")
         if what == "personal":
             personal[which] = obs.personal[which]
-            provenance[f"personal.{which}"] = _provenance(obs)
+            provenance[f"personal.{which}"] = _provenance(obs, made)
         elif what == "residence":
             residence[which] = obs.residence[which]
-            provenance[f"residence.{which}"] = _provenance(obs)
+            provenance[f"residence.{which}"] = _provenance(obs, made)
         elif what == "status" and obs.status is not None:
             status = obs.status.value
-            provenance["status"] = _provenance(obs)
+            provenance["status"] = _provenance(obs, made)
         elif what == "stay" and obs.stay is not None:
             stay = obs.stay
             stays.append(

@@ -19,7 +19,7 @@ from services.registry.decisions import Confirm, Decision, DecisionConflict, Rej
 from services.registry.facts import Observation
 from services.registry.identifiers import kind_of
 from services.registry.index import Link, ResolverState
-from services.registry.resolution import Merge, Rename, Resolution, short_hash
+from services.registry.resolution import Candidate, Merge, Rename, Resolution, short_hash
 from services.registry.separation import effective, regroup, separated
 
 __all__ = ["ResolverState", "decide", "resolve", "split_citizen"]
@@ -55,7 +55,9 @@ def _unite(
 ) -> Resolution:
     olds = sorted(reasons)
     snapshot = {citizen: frozenset(state.identifiers[citizen]) for citizen in olds} if len(olds) > 1 else {}
-    cid = state.join(olds, new_nodes, link_id)
+    nodes = list(new_nodes)
+    weak_before = len(state.weak_of[olds[0]]) if len(olds) == 1 else -1
+    cid = state.join(olds, nodes, link_id)
     merges: list[Merge] = []
     renames: list[Rename] = []
     if len(olds) == 1 and olds[0] != cid:
@@ -77,7 +79,13 @@ def _unite(
                     surviving_identifiers=whole - snapshot[citizen],
                 )
             )
-    new, dropped = refresh_candidates(state, [cid], gone=[c for c in olds if c != cid])
+    if olds == [cid] and not nodes and len(state.weak_of[cid]) == weak_before:
+        # one more event of a known citizen, nothing new to it: no pair of it can have changed (its weak
+        # keys, identifiers and anchor are as they were, and only decisions change who is eligible)
+        new: tuple[Candidate, ...] = ()
+        dropped: tuple[str, ...] = ()
+    else:
+        new, dropped = refresh_candidates(state, [cid], gone=[c for c in olds if c != cid])
     return Resolution(
         citizen_id=cid,
         merges=tuple(merges),

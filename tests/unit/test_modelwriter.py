@@ -369,6 +369,21 @@ PLAIN_SCHEMA = parse_schema(
                 },
             },
             {"name": "count", "type": "long", "default": 7},
+            {
+                "name": "origins",
+                "type": {
+                    "type": "map",
+                    "values": {
+                        "type": "record",
+                        "name": "Origin",
+                        "fields": [
+                            {"name": "name", "type": "string"},
+                            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+                        ],
+                    },
+                },
+                "default": {},
+            },
         ],
     }
 )
@@ -386,12 +401,14 @@ class TestPlainRecords:
                 "tags": {"b": "2", "a": "1"},
                 "parts": [{"kind": "B", "note": None}, {"kind": "A"}],
                 "count": 3,
+                "origins": {"x": {"name": "one", "at": datetime(2026, 3, 1, tzinfo=UTC)}},
             },
             {
                 "at": datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
                 "maybe": datetime(1970, 1, 1, tzinfo=UTC),
                 "tags": {},
                 "parts": [],
+                "origins": {},
             },
         ],
     )
@@ -405,11 +422,38 @@ class TestPlainRecords:
         write(out, record)
         assert bytes(out) == fastavro_body(PLAIN_SCHEMA, record)
 
+    def test_map_values_shared_by_several_keys_are_written_in_full_each_time(self) -> None:
+        """A record shared by several keys is encoded once per write and its bytes repeated; a write
+        after the shared record changed writes what it holds then.
+        """
+        write = model_writer(PLAIN_SCHEMA, plain=True)
+        assert write is not None
+        shared = {"name": "event-1", "at": datetime(2026, 3, 1, tzinfo=UTC)}
+        record = {
+            "at": datetime(2026, 3, 1, tzinfo=UTC),
+            "maybe": None,
+            "tags": {},
+            "parts": [],
+            "origins": {"a": shared, "b": {"name": "event-2", "at": shared["at"]}, "c": shared},
+        }
+        for name in ("event-1", "event-3"):
+            shared["name"] = name
+            out = bytearray()
+            write(out, record)
+            assert bytes(out) == fastavro_body(PLAIN_SCHEMA, record)
+            assert bytes(out).count(name.encode()) == 2
+
     def test_what_it_does_not_take_is_unfit(self) -> None:
         """A naive time, a model instead of a dict, a missing field without default: the general way."""
         write = model_writer(PLAIN_SCHEMA, plain=True)
         assert write is not None
-        good = {"at": datetime(2026, 1, 1, tzinfo=UTC), "maybe": None, "tags": {}, "parts": []}
+        good = {
+            "at": datetime(2026, 1, 1, tzinfo=UTC),
+            "maybe": None,
+            "tags": {},
+            "parts": [],
+            "origins": {},
+        }
         for bad in (
             {**good, "at": datetime(2026, 1, 1)},
             {key: value for key, value in good.items() if key != "at"},
