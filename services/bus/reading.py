@@ -155,3 +155,45 @@ def _still_moving(*, progressed: bool, deadline: float, what: str) -> float:
     if time.monotonic() > deadline:
         raise RuntimeError(f"{what} delivered nothing for {STALL_SECONDS:.0f} s")
     return deadline
+
+
+class PartitionTail:
+    """Follows some partitions of one topic without a group, each from an offset its caller keeps: a
+    processor whose progress lives in its own store reads on from there, and nothing is committed.
+
+    Not thread-safe: one thread at a time (a processor hands each poll to a worker thread).
+    """
+
+    def __init__(self, settings: BusSettings, topic: str, *, max_records: int) -> None:
+        self.topic = topic
+        self.max_records = max_records
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="none",  # an offset gone from the topic is an error, never a silent jump
+            max_poll_records=max_records,
+        )
+        self.followed: frozenset[int] = frozenset()
+
+    def follow(self, starts: dict[int, int]) -> None:
+        """Read exactly the partitions of ``starts``: one new to the reader from its offset there, one
+        already followed from where the reader is (the caller sees to a gap or an overlap).
+        """
+        wanted = frozenset(starts)
+        if wanted == self.followed:
+            return
+        self.consumer.assign([TopicPartition(self.topic, p) for p in sorted(wanted)])
+        for partition in sorted(wanted - self.followed):
+            self.consumer.seek(TopicPartition(self.topic, partition), starts[partition])
+        self.followed = wanted
+
+    def poll(self, timeout_ms: int) -> dict[int, list[Any]]:
+        """Partition -> the records read (in offset order) within ``timeout_ms``; empty when none came."""
+        if not self.followed:
+            return {}
+        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        return {tp.partition: messages for tp, messages in polled.items() if messages}
+
+    def close(self) -> None:
+        """Leave the broker."""
+        self.consumer.close()

@@ -67,6 +67,9 @@ class PartitionCore(Generic[S, I]):
     chunk is redone; stored in ``skipped`` with the chunk, so a restore after a restart skips them too."""
     end: int = 0
     """The topic's end offset as last seen (for the lag)."""
+    tailed: bool = False
+    """Whether the view's tail reads this partition on (``services.runtime.agents``); else faust hands its
+    records over."""
 
     @property
     def progress(self) -> int:
@@ -385,13 +388,14 @@ class ViewRuntime(Generic[S, I]):
         return lags
 
     def describe(self) -> dict[str, Any]:
-        """Per owned partition: progress, end, lag and readiness (for ``/stats``)."""
+        """Per owned partition: progress, end, lag, readiness and who reads it (for ``/stats``)."""
         return {
             str(core.partition): {
                 "progress": core.progress,
                 "end": core.end,
                 "lag": core.lag,
                 "ready": core.ready,
+                "read_by": "tail" if core.tailed else "faust",
             }
             for core in self.owned
         }

@@ -133,6 +133,10 @@ class TestDeadLetterFigures:
             one.wait_until(
                 lambda: combined(settings) == expected, 120, "the figures to equal the dead letters"
             )
+            readers = [
+                p["read_by"] for w in (one, two) for p in (w.get("/stats") or {})["partitions"].values()
+            ]
+            assert readers == ["tail"] * PARTITIONS  # caught up: each worker reads its partitions itself
         finally:
             one.stop()
             two.stop()

@@ -452,7 +452,9 @@ class TestTakeOver:
 
         asyncio.run(scenario())
         assert_matches_oracle(runtime, SAMPLE)
-        assert runtime.describe() == {"0": {"progress": 10, "end": 10, "lag": 0, "ready": True}}
+        assert runtime.describe() == {
+            "0": {"progress": 10, "end": 10, "lag": 0, "ready": True, "read_by": "faust"}
+        }
 
     def test_a_restart_restores_memory_from_history_and_goes_on(self) -> None:
         """A new worker over the stored state rebuilds the in-memory part from [0, progress) (skipping what
