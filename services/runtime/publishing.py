@@ -34,6 +34,16 @@ def wait_acknowledged(producer: KafkaProducer, futures: Sequence[Any]) -> None:
         future.get(ACK_TIMEOUT)
 
 
+def view_bytes(codec: AvroCodec, view: Any) -> bytes:
+    """The Avro body of a view (a contract model or a ``PlainView``), framed: its plain Avro data through
+    the writer generated for the contract (``AvroCodec.encode_plain``: fastavro's bytes, or fastavro
+    itself for what that writer does not take). fastavro's own walk of a model's data was a fifth of
+    what the passport's stages spent publishing.
+    """
+    record = view.record if isinstance(view, PlainView) else view.to_avro()
+    return codec.encode_plain(view.SCHEMA, record)
+
+
 class ViewPublisher:
     """Sends views (``ViewModel``) and waits for their acknowledgements."""
 
@@ -64,11 +74,7 @@ class ViewPublisher:
             event_id=event_id,
             time=time,
         )
-        value = (
-            self.codec.encode_plain(view.SCHEMA, view.record)
-            if isinstance(view, PlainView)
-            else self.codec.encode(view.SCHEMA, view.to_avro())
-        )
+        value = view_bytes(self.codec, view)
         return self.producer.send(
             self.settings.topic(topic), value, key=key.encode(), headers=envelope.to_headers()
         )
