@@ -10,10 +10,10 @@ needs no hash at all.
 from __future__ import annotations
 
 import random
+import struct
 from typing import Any
 
 from kafka.partitioner import Partitioner
-from kafka.partitioner.default import murmur2
 
 __all__ = ["CACHED_KEYS", "KeyPartitioner", "positive_murmur2"]
 
@@ -21,10 +21,35 @@ CACHED_KEYS = 65_536
 """Keys whose hash is kept (about 10 MiB at most); the memory is cleared when full, never grown."""
 
 
+_SEED = 0x9747B28C
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
 def positive_murmur2(key: bytes) -> int:
-    """Kafka's key hash as its default partitioner uses it: murmur2, sign bit cleared."""
-    hashed: int = murmur2(key)
-    return hashed & 0x7FFFFFFF
+    """Kafka's key hash as its default partitioner uses it: murmur2 (seed 0x9747b28c), sign bit cleared.
+
+    The same arithmetic as ``kafka.partitioner.default.murmur2`` (a test holds them equal), with the key
+    read four bytes at a time by ``struct`` rather than a byte at a time: about half its cost, for the
+    keys seen once (event and request ids) that no memory of hashes helps with.
+    """
+    length = len(key)
+    h = _SEED ^ length
+    for word in struct.unpack_from(f"<{length >> 2}I", key):
+        k = (word * _M) & _MASK
+        k = ((k ^ (k >> 24)) * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    rest, tail = length & 3, length & ~3
+    if rest >= 3:
+        h ^= key[tail + 2] << 16
+    if rest >= 2:
+        h ^= key[tail + 1] << 8
+    if rest >= 1:
+        h = ((h ^ key[tail]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    h ^= h >> 15
+    return h & 0x7FFFFFFF
 
 
 class KeyPartitioner(Partitioner):  # type: ignore[misc] # kafka-python ships no type hints

@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.partitioner import DefaultPartitioner
+from kafka.partitioner.default import murmur2
 
 from services.bus.partitioner import KeyPartitioner, positive_murmur2
 
@@ -51,3 +52,10 @@ def test_its_memory_is_bounded_and_starts_again_when_full() -> None:
 
 def test_a_record_without_a_key_goes_to_some_partition() -> None:
     assert {chosen(KeyPartitioner(), None, 6) for _ in range(200)} <= set(range(6))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(key=st.binary(max_size=100))
+def test_the_hash_is_kafkas_murmur2(key: bytes) -> None:
+    """Every length (each remainder of four), every byte value, the sign bit cleared."""
+    assert positive_murmur2(key) == murmur2(key) & 0x7FFFFFFF
