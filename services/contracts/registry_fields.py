@@ -8,7 +8,7 @@ refused, and the message names the rule, never the value.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, Field
@@ -63,11 +63,22 @@ Timestamp = Annotated[datetime, AfterValidator(_utc_millis)]
 Count = Annotated[int, Field(ge=0, le=AVRO_LONG_MAX)]
 
 
-def plain_avro(value: object) -> Any:
+_AS_IS = frozenset({str, int, bool, float, bytes, type(None), date, datetime})
+"""Types whose values are plain Avro data already."""
+
+
+def plain_avro(value: object) -> Any:  # noqa: PLR0911 - one return per kind of datum, common ones first
     """Plain Avro datum: models as dicts in field order, enums as symbols, tuples as lists, recursively.
 
     The base models hold no collections; these contracts do (arrays of records, a map).
     """
+    kind = type(value)
+    if kind in _AS_IS:  # most values: checked by their exact type before any isinstance (a model's
+        return value  # class check goes through its metaclass, the slowest test here)
+    if kind is dict:
+        return {key: plain_avro(item) for key, item in value.items()}  # type: ignore[attr-defined]
+    if kind is list or kind is tuple:
+        return [plain_avro(item) for item in value]  # type: ignore[attr-defined]
     if isinstance(value, ContractModel):
         return {name: plain_avro(getattr(value, name)) for name in type(value).model_fields}
     if isinstance(value, enum.Enum):
