@@ -2,7 +2,7 @@
 
 The registry projection is driven in process the way ``services.runtime.core`` drives it, without Kafka:
 partition 0 of a rocksdict store is opened, items are applied, drained (records and figures become views)
-and committed with their progress every ``batch_size`` items (the worker's batch, 500). Each citizen gets
+and committed with their progress every ``batch_size`` items (the worker's batch, 2,000). Each citizen gets
 one observation: a stay report (NIK, office reference, name-and-birth weak key, personal data, residence)
 patterned on what ``observe`` makes of a simulated one, with its own valid NIK, office reference and birth
 date, so a million are made in seconds rather than the simulator's hour. Birth dates fall within 60
