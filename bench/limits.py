@@ -81,10 +81,19 @@ def kafka_version(lib: Path = LIB) -> str:
     return tools_jar(lib).stem.removeprefix("kafka-tools-")
 
 
+PYTHON_ONLY = frozenset({"partitioner"})
+"""Settings with no Java property: the bus's partitioner is Kafka's default one (murmur2 of the key), which
+Java's producer uses anyway."""
+
+
 def java_props(config: dict[str, Any]) -> list[str]:
     """kafka-python producer settings as Java client properties (``acks=all``, ``linger.ms=5``...)."""
     text = {True: "true", False: "false"}
-    return [f"{key.replace('_', '.')}={text.get(value, value)}" for key, value in sorted(config.items())]
+    return [
+        f"{key.replace('_', '.')}={text.get(value, value)}"
+        for key, value in sorted(config.items())
+        if key not in PYTHON_ONLY
+    ]
 
 
 @contextmanager
