@@ -187,6 +187,10 @@ class PartitionTail:
             self.consumer.seek(TopicPartition(self.topic, partition), starts[partition])
         self.followed = wanted
 
+    def seek(self, partition: int, offset: int) -> None:
+        """Read ``partition`` (followed) on from ``offset``."""
+        self.consumer.seek(TopicPartition(self.topic, partition), offset)
+
     def poll(self, timeout_ms: int) -> dict[int, list[Any]]:
         """Partition -> the records read (in offset order) within ``timeout_ms``; empty when none came."""
         if not self.followed:

@@ -129,6 +129,11 @@ class Tail:
         self.max_records = max_records
         self.followed: frozenset[int] = frozenset()
         self.reader: PartitionTail | None = None
+        self.next_offset: dict[int, int] = {}
+        """Per followed partition, where the reader goes on: what the tail handed its core ends just before.
+        A core whose progress is elsewhere was moved by someone else (a take-over's catch-up, faust before
+        the pause, a rollback): the reader is sent back to the core's progress."""
+        self.polling: asyncio.Future[dict[int, list[Any]]] | None = None
 
     def pause_faust(self, partitions: set[int] | frozenset[int]) -> None:
         """Stop faust fetching ``partitions`` of the input topic (the tail reads them)."""
@@ -150,7 +155,10 @@ class Tail:
                 raise
             except Exception:
                 log.exception("tail_failed", processor=self.runtime.name)
-                await self._stop()
+                try:
+                    await self._stop()
+                except Exception:
+                    log.exception("tail_stop_failed", processor=self.runtime.name)
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def _follow(self) -> None:
@@ -161,20 +169,27 @@ class Tail:
             if gone:
                 self._unfollow(gone)  # not ready here any more: faust's delivery takes it over again
             if not ready:
-                self.followed = frozenset()
                 await asyncio.sleep(TAIL_IDLE)
                 continue
             if self.reader is None:
                 self.reader = await asyncio.to_thread(
                     PartitionTail, runtime.settings, runtime.topic, max_records=self.max_records
                 )
-            self.reader.follow({partition: core.progress for partition, core in ready.items()})
+            starts = {partition: core.progress for partition, core in ready.items()}
+            self.reader.follow(starts)
+            for partition, start in starts.items():
+                if self.next_offset.get(partition) != start:
+                    self.reader.seek(partition, start)
+                    self.next_offset[partition] = start
             self.followed = frozenset(ready)
             self.pause_faust(self.followed)  # again each round: a rebalance may have resumed them
             for core in ready.values():
                 core.tailed = True
-            polled = await asyncio.to_thread(self.reader.poll, TAIL_POLL_MS)
+            self.polling = asyncio.ensure_future(asyncio.to_thread(self.reader.poll, TAIL_POLL_MS))
+            polled = await asyncio.shield(self.polling)  # cancelled, the poll still ends: ``_stop`` waits
+            self.polling = None
             for partition, messages in sorted(polled.items()):
+                self.next_offset[partition] = messages[-1].offset + 1
                 held = runtime.cores.get(partition)
                 if held is not None and held.owned:
                     await held.handle([raw_from_kafka(m) for m in messages])
@@ -182,13 +197,21 @@ class Tail:
     def _unfollow(self, partitions: frozenset[int]) -> None:
         self.resume_faust(partitions)
         for partition in partitions:
+            self.next_offset.pop(partition, None)  # followed again: from its core's progress then
             core = self.runtime.cores.get(partition)
             if core is not None:
                 core.tailed = False
         self.followed -= partitions
 
     async def _stop(self) -> None:
+        """Hand the partitions back to faust; close the reader once no poll of it runs (a cancelled await
+        leaves its thread polling: closing beside it would use the consumer from two threads).
+        """
         self._unfollow(self.followed)
+        self.next_offset.clear()
+        polling, self.polling = self.polling, None
+        if polling is not None:
+            await asyncio.wait([polling])
         if self.reader is not None:
             reader, self.reader = self.reader, None
             await asyncio.to_thread(reader.close)

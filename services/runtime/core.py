@@ -296,7 +296,7 @@ class ViewRuntime(Generic[S, I]):
         taken = []
         for partition in sorted(partitions):
             core = self.core(partition)
-            core.owned, core.ready, core.checked = True, False, False
+            core.owned, core.ready, core.checked, core.tailed = True, False, False, False
             taken.append(core)
         metrics.READY.labels(self.name).set(0)
         return taken
@@ -305,7 +305,8 @@ class ViewRuntime(Generic[S, I]):
         """``partitions`` went to another worker: this one stops answering for them."""
         for partition in partitions:
             if partition in self.cores:
-                self.cores[partition].owned = self.cores[partition].ready = False
+                core = self.cores[partition]
+                core.owned = core.ready = core.tailed = False
 
     async def refuse(self, record: RawRecord, error: BusError) -> None:
         """Dead-letter ``record`` with ``error``'s reason (acknowledged before the core goes on).
