@@ -17,7 +17,7 @@ from services.bus.decoder import EventDecoder, RawRecord
 from services.bus.errors import BusError
 from services.bus.events import ViewEvent
 from services.bus.keys import citizen_hasher
-from services.bus.partitioner import positive_murmur2
+from services.bus.partitioner import partition_for
 from services.bus.schemas import load_registry
 from services.bus.settings import BusSettings
 from services.deadletters.projection import FIGURES, DeadLetterFigures
@@ -38,11 +38,6 @@ __all__ = ["VIEWS", "Decoding", "partition_for", "plan", "plans"]
 
 VIEWS = ("registry", "deadletters", "protection", "passport")
 DEADLETTERS = "bus.deadletter"
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition kafka-python's default partitioner gives ``key`` (Java's too: murmur2, positive)."""
-    return 0 if partitions == 1 else positive_murmur2(key) % partitions
 
 
 class Decoding:

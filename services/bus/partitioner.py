@@ -15,7 +15,7 @@ from typing import Any
 
 from kafka.partitioner import Partitioner
 
-__all__ = ["CACHED_KEYS", "KeyPartitioner", "positive_murmur2"]
+__all__ = ["CACHED_KEYS", "KeyPartitioner", "partition_for", "positive_murmur2"]
 
 CACHED_KEYS = 65_536
 """Keys whose hash is kept (about 10 MiB at most); the memory is cleared when full, never grown."""
@@ -52,6 +52,13 @@ def positive_murmur2(key: bytes) -> int:
     return h & 0x7FFFFFFF
 
 
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition of a record keyed ``key`` on a topic of ``partitions``: what every producer of the bus,
+    kafka-python's and Java's default partitioners included, sends it to.
+    """
+    return 0 if partitions == 1 else positive_murmur2(key) % partitions
+
+
 class KeyPartitioner(Partitioner):  # type: ignore[misc] # kafka-python ships no type hints
     """``kafka.partitioner.DefaultPartitioner`` with a bounded memory of key hashes."""
 
@@ -79,9 +86,10 @@ class KeyPartitioner(Partitioner):  # type: ignore[misc] # kafka-python ships no
         cluster: Any,
     ) -> int:
         """The partition of a record of ``topic``: by its key's hash, or at random without a key."""
-        if topic not in cluster.topics():
+        known = cluster.partitions_for_topic(topic)  # the producer sends only to topics it knows
+        if not known:
             raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        all_partitions = sorted(cluster.partitions_for_topic(topic))
+        all_partitions = sorted(known)
         if serialized_key is not None:
             if len(all_partitions) == 1:
                 return int(all_partitions[0])

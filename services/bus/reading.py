@@ -175,17 +175,13 @@ class PartitionTail:
         )
         self.followed: frozenset[int] = frozenset()
 
-    def follow(self, starts: dict[int, int]) -> None:
-        """Read exactly the partitions of ``starts``: one new to the reader from its offset there, one
-        already followed from where the reader is (the caller sees to a gap or an overlap).
+    def follow(self, partitions: frozenset[int]) -> None:
+        """Read exactly ``partitions``: one already followed on from where the reader is, one new to it
+        from where the caller ``seek`` s it before the next poll.
         """
-        wanted = frozenset(starts)
-        if wanted == self.followed:
-            return
-        self.consumer.assign([TopicPartition(self.topic, p) for p in sorted(wanted)])
-        for partition in sorted(wanted - self.followed):
-            self.consumer.seek(TopicPartition(self.topic, partition), starts[partition])
-        self.followed = wanted
+        if partitions != self.followed:
+            self.consumer.assign([TopicPartition(self.topic, p) for p in sorted(partitions)])
+            self.followed = partitions
 
     def seek(self, partition: int, offset: int) -> None:
         """Read ``partition`` (followed) on from ``offset``."""

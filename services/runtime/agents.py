@@ -33,11 +33,11 @@ log = get_logger("runtime")
 RETRY_SECONDS = 2.0
 LAG_INTERVAL = 5.0
 TICK_INTERVAL = 60.0
+"""Seconds between two ticks appended to each owned partition of a view that has a clock."""
 TAIL_POLL_MS = 200
 """How long one poll of the tail waits for records: also how soon it notices a partition it must drop."""
 TAIL_IDLE = 0.2
 """Seconds the tail waits when the worker has no ready partition."""
-"""Seconds between two ticks appended to each owned partition of a view that has a clock."""
 
 
 def raw_from_faust(message: Any) -> RawRecord:
@@ -175,13 +175,12 @@ class Tail:
                 self.reader = await asyncio.to_thread(
                     PartitionTail, runtime.settings, runtime.topic, max_records=self.max_records
                 )
-            starts = {partition: core.progress for partition, core in ready.items()}
-            self.reader.follow(starts)
-            for partition, start in starts.items():
-                if self.next_offset.get(partition) != start:
-                    self.reader.seek(partition, start)
-                    self.next_offset[partition] = start
             self.followed = frozenset(ready)
+            self.reader.follow(self.followed)
+            for partition, core in ready.items():
+                if self.next_offset.get(partition) != core.progress:  # new to it, or moved by another
+                    self.reader.seek(partition, core.progress)
+                    self.next_offset[partition] = core.progress
             self.pause_faust(self.followed)  # again each round: a rebalance may have resumed them
             for core in ready.values():
                 core.tailed = True

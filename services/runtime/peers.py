@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from services.bus.logs import get_logger
-from services.bus.partitioner import positive_murmur2
+from services.bus.partitioner import partition_for
 from services.bus.reading import end_offsets
 from services.runtime.core import PartitionCore, ViewRuntime
 from services.runtime.credential import ServiceCredential
@@ -35,7 +35,7 @@ def partition_of(key: str, partitions: int) -> int:
     """The partition a key's records go to: the bus's partitioner (murmur2 of the key, as every producer of
     the bus and every Java client computes it).
     """
-    return positive_murmur2(key.encode()) % partitions
+    return partition_for(key.encode(), partitions)
 
 
 class PeerDesk:

@@ -30,14 +30,14 @@ class FakeReader:
     def __init__(self, runtime: LocalRuntime) -> None:
         self.runtime = runtime
         self.position: dict[int, int] = {}
+        self.followed: frozenset[int] = frozenset()
         self.seeks: list[tuple[int, int]] = []
         self.closed = False
 
-    def follow(self, starts: dict[int, int]) -> None:
-        for partition in set(self.position) - set(starts):
-            del self.position[partition]
-        for partition, start in starts.items():
-            self.position.setdefault(partition, start)
+    def follow(self, partitions: frozenset[int]) -> None:
+        for partition in set(self.position) - partitions:
+            del self.position[partition]  # a partition assigned again starts nowhere until sought
+        self.followed = partitions
 
     def seek(self, partition: int, offset: int) -> None:
         self.seeks.append((partition, offset))
@@ -46,6 +46,7 @@ class FakeReader:
     def poll(self, timeout_ms: int) -> dict[int, list[Any]]:
         time.sleep(min(timeout_ms, 2) / 1000)  # a poll takes a while, in its thread
         polled = {}
+        assert set(self.position) == self.followed  # every followed partition was sought
         for partition, at in self.position.items():
             records = self.runtime.topic_log.get(partition, [])[at : at + 3]
             if records:
